@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The libc-compatible face of zipc: each zipc_NAME has exactly the
+ * signature, flags and errno behaviour of libc's NAME (-1 and errno on
+ * failure), with libc's own types, so a program switches by renaming.
+ * Where Linux and POSIX differ, these follow Linux (see the man pages).
+ */
+#ifndef ZIPC_COMPAT_H
+#define ZIPC_COMPAT_H
+
+#include <sys/types.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* XSI shared memory: shmget(2), shmat(2), shmdt(2), shmctl(2). */
+int zipc_shmget(key_t key, size_t size, int shmflg);
+void *zipc_shmat(int shmid, const void *shmaddr, int shmflg);
+int zipc_shmdt(const void *shmaddr);
+int zipc_shmctl(int shmid, int cmd, struct shmid_ds *buf);
+
+/* POSIX shared memory: shm_open(3), shm_unlink(3). */
+int zipc_shm_open(const char *name, int oflag, mode_t mode);
+int zipc_shm_unlink(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The robust process-shared lock that guards each object's critical
+ * sections. When its holder dies, the next taker gets -EOWNERDEAD while
+ * holding the lock and must run the object kind's repair step.
+ */
+#ifndef ZIPC_LOCK_H
+#define ZIPC_LOCK_H
+
+#include <stdint.h>
+
+#include "proc.h"
+
+/* Shared layout: 24 bytes, 8-aligned. */
+struct zipc_lock {
+	uint32_t lk_word;	   /*  0 4  0 free, else owner tid | WAITERS */
+	uint32_t lk_resv;	   /*  4 4  zero */
+	struct zipc_proc lk_owner; /*  8 16 owner tid and its start time */
+};
+
+#define ZIPC_LOCK_WAITERS  0x80000000u
+#define ZIPC_LOCK_TID_MASK 0x3fffffffu
+
+/*
+ * Take @lk. Returns 0; or -EOWNERDEAD when the previous holder died holding
+ * it: the caller now holds the lock and must repair what it guards (repair
+ * must be idempotent: the repairer may die too); or -EDEADLK if this thread
+ * already holds it.
+ */
+int zipc__lock(struct zipc_lock *lk);
+/* Take @lk only if free: 0, -EBUSY, or -EOWNERDEAD as above. */
+int zipc__trylock(struct zipc_lock *lk);
+void zipc__unlock(struct zipc_lock *lk);
+/* Reset a lock word found in an impossible state (repair of garbage). */
+void zipc__lock_init(struct zipc_lock *lk);
+
+#endif
