@@ -65,6 +65,14 @@ int zipc_segment_open(const char *name, int oflag, mode_t mode);
 /* Remove POSIX shared memory object @name. 0 or -errno. */
 int zipc_segment_unlink(const char *name);
 
+/* ---- Message queues (zipc_queue_*, zipc_mq_fd) ------------------------ */
+/* ZIPC-SECTION mq: begin */
+/* ZIPC-SECTION mq: end */
+
+/* ---- Semaphores (zipc_semset_*, zipc_sema_*) --------------------------- */
+/* ZIPC-SECTION sem: begin */
+/* ZIPC-SECTION sem: end */
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,6 +28,14 @@ int zipc_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 int zipc_shm_open(const char *name, int oflag, mode_t mode);
 int zipc_shm_unlink(const char *name);
 
+/* Message queues: msgget(2) msgop(2) msgctl(2), mq_open(3) and the rest. */
+/* ZIPC-SECTION mq: begin */
+/* ZIPC-SECTION mq: end */
+
+/* Semaphores: semget(2) semop(2) semctl(2), sem_open(3) and the rest. */
+/* ZIPC-SECTION sem: begin */
+/* ZIPC-SECTION sem: end */
+
 #ifdef __cplusplus
 }
 #endif
