@@ -67,6 +67,61 @@ int zipc_segment_unlink(const char *name);
 
 /* ---- Message queues (zipc_queue_*, zipc_mq_fd) ------------------------ */
 /* ZIPC-SECTION mq: begin */
+/*
+ * One engine, two kinds of name: POSIX-style queues by name (mq_open
+ * rules) and XSI queues by key and id (msgget rules). Timeouts are
+ * relative nanoseconds: < 0 waits forever, 0 never waits (-EAGAIN).
+ * A handler that interrupts a sleep makes the call return -EINTR.
+ */
+typedef struct zipc_queue zipc_queue;
+
+/* Limits of a new named queue (mq_attr's mq_maxmsg, mq_msgsize). */
+struct zipc_queue_attr {
+	int64_t maxmsg;
+	int64_t msgsize;
+	uint64_t resv[4]; /* zero */
+};
+
+/* Open or create named queue @name ("/name"; O_CREAT, O_EXCL, O_RDONLY,
+ * O_WRONLY, O_RDWR, O_NONBLOCK). 0 and *@out, or -errno. */
+int zipc_queue_open(const char *name, int oflag, mode_t mode,
+		    const struct zipc_queue_attr *attr, zipc_queue **out);
+/* Close a handle (any kind). 0 or -EBADF. */
+int zipc_queue_close(zipc_queue *q);
+/* Remove named queue @name; open handles keep it alive. 0 or -errno. */
+int zipc_queue_unlink(const char *name);
+/* Send @len bytes with priority @prio (XSI handles: message type, >= 1).
+ * 0, -EAGAIN, -ETIMEDOUT, -EINTR, -EMSGSIZE, -EBADF, -EIDRM. */
+int zipc_queue_send(zipc_queue *q, const void *buf, size_t len,
+		    unsigned prio, int64_t timeout_ns);
+/* Receive the oldest message of the highest priority. Returns its length
+ * and *@prio, or -EAGAIN, -ETIMEDOUT, -EINTR, -EMSGSIZE, -EBADF, -EIDRM. */
+ssize_t zipc_queue_receive(zipc_queue *q, void *buf, size_t len,
+			   unsigned *prio, int64_t timeout_ns);
+
+/* XSI queues. msgget: returns the id or -errno. */
+int zipc_queue_get(int32_t key, int flags);
+/* msgsnd/msgrcv with a timeout (IPC_NOWAIT still means "never wait"). */
+int zipc_queue_msgsnd(int id, const void *msgp, size_t msgsz, int msgflg,
+		      int64_t timeout_ns);
+ssize_t zipc_queue_msgrcv(int id, void *msgp, size_t msgsz, long msgtyp,
+			  int msgflg, int64_t timeout_ns);
+struct msqid_ds;
+/* msgctl: >= 0 as msgctl returns, or -errno. */
+int zipc_queue_ctl(int id, int cmd, struct msqid_ds *buf);
+
+/* A new handle on XSI queue @msqid, or on the queue behind POSIX-face
+ * descriptor @mqd (for zipc_mq_fd). Close it with zipc_queue_close. */
+int zipc_queue_from_msqid(int msqid, zipc_queue **out);
+int zipc_queue_from_mqd(int mqd, zipc_queue **out);
+
+#define ZIPC_MQ_READABLE 0 /* polls readable while a message waits */
+#define ZIPC_MQ_WRITABLE 1 /* polls readable while there is room */
+/* A readiness fd for epoll/poll/select (POLLIN while @cond holds), or
+ * -errno. Senders and receivers pay for it only while it is open. */
+int zipc_mq_fd(zipc_queue *q, int cond);
+/* Close a readiness fd from zipc_mq_fd. */
+void zipc_mq_fd_close(zipc_queue *q, int cond, int fd);
 /* ZIPC-SECTION mq: end */
 
 /* ---- Semaphores (zipc_semset_*, zipc_sema_*) --------------------------- */

@@ -30,6 +30,30 @@ int zipc_shm_unlink(const char *name);
 
 /* Message queues: msgget(2) msgop(2) msgctl(2), mq_open(3) and the rest. */
 /* ZIPC-SECTION mq: begin */
+#include <mqueue.h>
+#include <signal.h>
+#include <sys/msg.h>
+int zipc_msgget(key_t key, int msgflg);
+int zipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
+ssize_t zipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp,
+		    int msgflg);
+int zipc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
+mqd_t zipc_mq_open(const char *name, int oflag, ...);
+int zipc_mq_close(mqd_t mqdes);
+int zipc_mq_unlink(const char *name);
+int zipc_mq_send(mqd_t mqdes, const char *msg_ptr, size_t msg_len,
+		 unsigned msg_prio);
+int zipc_mq_timedsend(mqd_t mqdes, const char *msg_ptr, size_t msg_len,
+		      unsigned msg_prio, const struct timespec *abs_timeout);
+ssize_t zipc_mq_receive(mqd_t mqdes, char *msg_ptr, size_t msg_len,
+			unsigned *msg_prio);
+ssize_t zipc_mq_timedreceive(mqd_t mqdes, char *msg_ptr, size_t msg_len,
+			     unsigned *msg_prio,
+			     const struct timespec *abs_timeout);
+int zipc_mq_getattr(mqd_t mqdes, struct mq_attr *attr);
+int zipc_mq_setattr(mqd_t mqdes, const struct mq_attr *newattr,
+		    struct mq_attr *oldattr);
+int zipc_mq_notify(mqd_t mqdes, const struct sigevent *sevp);
 /* ZIPC-SECTION mq: end */
 
 /* Semaphores: semget(2) semop(2) semctl(2), sem_open(3) and the rest. */

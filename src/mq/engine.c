@@ -1,0 +1,928 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The message queue engine, shared by the XSI face (msg.c), the POSIX face
+ * (posix.c) and the native zipc_queue_* API.
+ *
+ * Layout. A queue object is the 64-byte header, struct zipc_mq_ctl, and at
+ * ZIPC_MQ_ARENA_OFF an arena of fixed slots sized from the queue's limits
+ * when it is made: mq_maxmsg slots of mq_msgsize bytes for POSIX (exact),
+ * and for XSI enough 96-byte slots for msg_qbytes of payload plus one slot
+ * per 32 bytes of it for message heads (see zipc__mq_geom_xsi). Nothing
+ * ever grows: a full arena is a full queue.
+ *
+ * Lists. Every list is a chain of slot indices (plus one; 0 ends it):
+ *   - the queue: mq_head -> ms_next -> ... -> mq_tail. XSI appends at the
+ *     tail; POSIX inserts before the first message of lower priority, so
+ *     the list is always sorted by priority, FIFO within one, and a POSIX
+ *     receive takes the head. msgrcv's typed selections scan from the head
+ *     as the kernel's find_msg() does.
+ *   - a message's continuation slots: ms_cont (XSI messages > 96 bytes).
+ *   - the free stack: mq_free -> ms_next -> ...
+ *
+ * Crash safety. All of it changes under mq_lock (lock.h). Mutations are
+ * ordered so that the queue list alone is the truth: a send writes the
+ * whole message into slots it took off the free stack and only then links
+ * it with one store (the "publishing" store: prev->ms_next or mq_head);
+ * a receive copies the message out first and unlinks it with one store.
+ * A process killed at any point therefore leaves the queue list either
+ * with or without the message, never with half of it. The next taker of
+ * the lock gets -EOWNERDEAD and runs repair(), which walks the queue list
+ * (cutting it at anything out of range or seen twice), recomputes
+ * mq_tail, mq_qnum and mq_cbytes from what is linked, and rebuilds the
+ * free stack from every slot not reachable from the list. Repair writes
+ * only values derived from the list, so it is idempotent: a repairer that
+ * dies too leaves work the next one redoes. The counters, the tail, the
+ * free stack and the readiness FIFOs are all derived state.
+ *
+ * Waiting. Receivers wait on mq_rev ("a message was sent"), senders on
+ * mq_sev ("room was made"), with the event protocol of wait.h: a waiter
+ * reads the sequence and counts itself under the lock after finding it
+ * must wait, and a waker bumps the sequence after its change, so no wake
+ * can be lost; wakers make a FUTEX_WAKE only when a sleeper is counted.
+ * Before sleeping a waiter spins for a bounded, adaptive time on the
+ * sequence word alone (it does not count itself, so a waker pays no system
+ * call for a spinner): a wake-up across cores costs tens of microseconds
+ * on a VM, far more than a short spin. The budget doubles when spinning
+ * paid off and halves when it did not, so an idle queue costs a few
+ * microseconds of CPU per blocking call and then sleeps.
+ *
+ * Who is woken. POSIX receivers all want the head and senders all need
+ * one slot: one wake per message or per freed slot. msgrcv receivers can
+ * be selective (msgtyp != 0); while one of those sleeps (mq_sel_waiters)
+ * a send wakes every receiver, so a typed receiver can never absorb the
+ * only wake-up meant for another. XSI senders need different amounts of
+ * room, so room wakes them all. A waiter that was woken and leaves
+ * without consuming (E2BIG, timeout, signal) passes the wake on.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "internal.h"
+#include "mq.h"
+
+#define SPIN_MIN_NS 1000
+#define SPIN_MAX_NS 60000
+#define SPIN_INIT_NS 20000
+
+static inline struct zipc_mq_slot *
+slot_at(const struct zipc_queue *q, uint32_t i1)
+{
+	return (struct zipc_mq_slot *)(q->q_arena +
+				       (size_t)(i1 - 1) * q->q_stride);
+}
+
+static inline char *
+slot_data(struct zipc_mq_slot *s)
+{
+	return (char *)(s + 1);
+}
+
+static inline int
+idx_ok(const struct zipc_queue *q, uint32_t i1)
+{
+	return i1 >= 1 && i1 <= q->q_nslots;
+}
+
+uint64_t
+zipc__mq_sysctl(const char *path, uint64_t dflt)
+{
+	FILE *f = fopen(path, "re");
+	unsigned long long v;
+	if (!f)
+		return dflt;
+	int n = fscanf(f, "%llu", &v);
+	fclose(f);
+	return n == 1 ? v : dflt;
+}
+
+int
+zipc__mq_cap_resource(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return geteuid() == 0;
+	return !!(d[CAP_SYS_RESOURCE / 32].effective &
+		  (1u << (CAP_SYS_RESOURCE % 32)));
+}
+
+/* ---- geometry ----------------------------------------------------------- */
+
+static int
+geom_finish(struct zipc_mq_geom *g)
+{
+	uint64_t stride = (sizeof(struct zipc_mq_slot) + g->payload + 63) &
+			  ~(uint64_t)63;
+	if (g->nslots == 0 || stride > UINT32_MAX)
+		return -EINVAL;
+	if ((uint64_t)g->nslots > (UINT64_MAX - ZIPC_MQ_ARENA_OFF) / stride)
+		return -ENOMEM;
+	g->size = ZIPC_MQ_ARENA_OFF + (uint64_t)g->nslots * stride;
+	return 0;
+}
+
+int
+zipc__mq_geom_xsi(struct zipc_mq_geom *g, uint64_t qbytes)
+{
+	/*
+	 * The kernel bounds an XSI queue by msg_qbytes bytes and msg_qbytes
+	 * messages. Reserving a slot per possible message would cost 128
+	 * bytes per byte of limit, so the arena holds the byte limit in
+	 * payload slots plus one slot per 32 bytes of limit for short
+	 * messages: queues of messages of 32 bytes and more behave exactly as
+	 * the kernel's; a queue of very many tiny messages is full earlier
+	 * (documented in zipc_msg(7)).
+	 */
+	uint64_t slots = (qbytes + ZIPC_MQ_XSI_PAYLOAD - 1) /
+				 ZIPC_MQ_XSI_PAYLOAD +
+			 qbytes / 32 + 8;
+	if (slots > (1u << 24))
+		return -ENOMEM;
+	g->face = ZIPC_MQ_XSI;
+	g->nslots = (uint32_t)slots;
+	g->payload = ZIPC_MQ_XSI_PAYLOAD;
+	g->qbytes = qbytes;
+	g->msgsize = 0;
+	return geom_finish(g);
+}
+
+int
+zipc__mq_geom_posix(struct zipc_mq_geom *g, uint64_t maxmsg, uint64_t msgsize)
+{
+	if (maxmsg == 0 || msgsize == 0 || maxmsg > (1u << 24) ||
+	    msgsize > UINT32_MAX / 2)
+		return -EINVAL;
+	g->face = ZIPC_MQ_POSIX;
+	g->nslots = (uint32_t)maxmsg;
+	g->payload = (uint32_t)msgsize;
+	g->qbytes = maxmsg;
+	g->msgsize = msgsize;
+	return geom_finish(g);
+}
+
+int
+zipc__mq_init(struct zipc_obj *o, void *arg)
+{
+	struct zipc_mq_geom *g = arg;
+	struct zipc_mq_ctl *c =
+		(void *)((char *)o->o_base + sizeof(struct zipc_seg_hdr));
+	uint64_t stride = (sizeof(struct zipc_mq_slot) + g->payload + 63) &
+			  ~(uint64_t)63;
+	zipc__lock_init(&c->mq_lock);
+	c->mq_face = g->face;
+	c->mq_nslots = g->nslots;
+	c->mq_stride = (uint32_t)stride;
+	c->mq_payload = g->payload;
+	c->mq_arena = ZIPC_MQ_ARENA_OFF;
+	c->mq_msgsize = g->msgsize;
+	c->mq_qbytes = g->qbytes;
+	zipc__ipc_perm_init(&c->mq_perm, g->key, g->id < 0 ? 0 : g->id,
+			    (int)g->mode);
+	c->mq_ctime = time(NULL);
+	/* Every slot on the free stack, lowest index on top. */
+	char *arena = (char *)o->o_base + ZIPC_MQ_ARENA_OFF;
+	for (uint32_t i = g->nslots; i >= 1; i--) {
+		struct zipc_mq_slot *s =
+			(void *)(arena + (size_t)(i - 1) * stride);
+		s->ms_next = c->mq_free;
+		c->mq_free = i;
+	}
+	c->mq_nfree = g->nslots;
+	return 0;
+}
+
+int
+zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem)
+{
+	struct zipc_obj *o = &q->q_obj;
+	struct zipc_mq_ctl *c =
+		(void *)((char *)o->o_base + sizeof(struct zipc_seg_hdr));
+	if (o->o_size < ZIPC_MQ_ARENA_OFF ||
+	    zipc__obj_hdr(o)->sh_hdr_size != ZIPC_MQ_ARENA_OFF)
+		return -EBADMSG;
+	uint32_t n = ld_relaxed(&c->mq_nslots);
+	uint32_t stride = ld_relaxed(&c->mq_stride);
+	uint32_t payload = ld_relaxed(&c->mq_payload);
+	uint32_t face = ld_relaxed(&c->mq_face);
+	uint64_t msgsize = ld_relaxed(&c->mq_msgsize);
+	if (ld_relaxed(&c->mq_arena) != ZIPC_MQ_ARENA_OFF || n == 0 ||
+	    stride < sizeof(struct zipc_mq_slot) + (uint64_t)payload ||
+	    (uint64_t)n * stride != o->o_size - ZIPC_MQ_ARENA_OFF ||
+	    (face != ZIPC_MQ_XSI && face != ZIPC_MQ_POSIX) ||
+	    (face == ZIPC_MQ_POSIX && msgsize > payload) || payload == 0)
+		return -EBADMSG;
+	q->q_ctl = c;
+	q->q_arena = (char *)o->o_base + ZIPC_MQ_ARENA_OFF;
+	q->q_nslots = n;
+	q->q_stride = stride;
+	q->q_payload = payload;
+	q->q_face = face;
+	q->q_msgsize = msgsize;
+	q->q_spin = SPIN_INIT_NS;
+	snprintf(q->q_fifo[0], sizeof(q->q_fifo[0]), "%s.rd", fifo_stem);
+	snprintf(q->q_fifo[1], sizeof(q->q_fifo[1]), "%s.wr", fifo_stem);
+	return 0;
+}
+
+/* ---- invariants and repair ---------------------------------------------- */
+
+static uint32_t
+need_slots(const struct zipc_queue *q, uint64_t len)
+{
+	if (len == 0)
+		return 1;
+	return (uint32_t)((len + q->q_payload - 1) / q->q_payload);
+}
+
+/*
+ * Walk the queue list; with @fix, cut what is broken and rebuild all the
+ * derived state. Returns 0 if the object was consistent, -EUCLEAN if not
+ * (after fixing it when @fix), -ENOMEM if it could not look.
+ */
+static int
+walk(struct zipc_queue *q, int fix)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint32_t n = q->q_nslots;
+	uint8_t *seen = calloc((size_t)n + 1, 1);
+	int bad = 0;
+	if (!seen)
+		return -ENOMEM;
+	uint32_t prev = 0, qnum = 0, steps = 0;
+	uint64_t bytes = 0;
+	uint32_t *link = &c->mq_head;
+	int64_t last_prio = INT64_MAX;
+	uint32_t i = ld_relaxed(link);
+	while (i) {
+		if (!idx_ok(q, i) || seen[i] || ++steps > n) {
+			bad = 1;
+			if (fix)
+				st_relaxed(link, 0);
+			break;
+		}
+		struct zipc_mq_slot *s = slot_at(q, i);
+		uint64_t size = ld_relaxed(&s->ms_size);
+		int64_t type = ld_relaxed(&s->ms_type);
+		int ok = q->q_face == ZIPC_MQ_POSIX
+				 ? size <= q->q_msgsize && type >= 0 &&
+					   type <= last_prio
+				 : type >= 1;
+		uint32_t need = need_slots(q, size), j = i, k;
+		for (k = 0; ok && k < need; k++) {
+			if (!idx_ok(q, j) || seen[j]) {
+				ok = 0;
+				break;
+			}
+			seen[j] = 2; /* tentatively */
+			uint32_t nx = ld_relaxed(&slot_at(q, j)->ms_cont);
+			if (k + 1 < need)
+				j = nx;
+			else if (nx != 0)
+				ok = fix ? (st_relaxed(&slot_at(q, j)->ms_cont,
+						       0),
+					    1)
+					 : 0;
+		}
+		/* Commit or roll back the tentative marks. */
+		j = i;
+		for (uint32_t m = 0; m < k && idx_ok(q, j); m++) {
+			if (seen[j] == 2)
+				seen[j] = ok ? 1 : 0;
+			j = ld_relaxed(&slot_at(q, j)->ms_cont);
+		}
+		uint32_t next = ld_relaxed(&s->ms_next);
+		if (!ok) {
+			bad = 1;
+			if (fix) {
+				/* Drop the broken message, keep the rest. */
+				st_relaxed(link, next);
+				i = next;
+				continue;
+			}
+			break;
+		}
+		seen[i] = 1;
+		qnum++;
+		bytes += size;
+		last_prio = type;
+		prev = i;
+		link = &s->ms_next;
+		i = next;
+	}
+	uint32_t nfree = 0;
+	if (fix) {
+		st_relaxed(&c->mq_tail, prev);
+		st_relaxed(&c->mq_qnum, qnum);
+		st_relaxed(&c->mq_cbytes, bytes);
+		uint32_t top = 0;
+		for (uint32_t j = n; j >= 1; j--) {
+			if (seen[j])
+				continue;
+			st_relaxed(&slot_at(q, j)->ms_next, top);
+			top = j;
+			nfree++;
+		}
+		st_relaxed(&c->mq_free, top);
+		st_relaxed(&c->mq_nfree, nfree);
+	} else if (!bad) {
+		/* Check the derived state against the list. */
+		for (uint32_t j = ld_relaxed(&c->mq_free), m = 0; j; m++) {
+			if (!idx_ok(q, j) || seen[j] || m > n) {
+				bad = 1;
+				break;
+			}
+			seen[j] = 1;
+			nfree++;
+			j = ld_relaxed(&slot_at(q, j)->ms_next);
+		}
+		if (ld_relaxed(&c->mq_tail) != prev ||
+		    ld_relaxed(&c->mq_qnum) != qnum ||
+		    ld_relaxed(&c->mq_cbytes) != bytes ||
+		    ld_relaxed(&c->mq_nfree) != nfree)
+			bad = 1;
+		for (uint32_t j = 1; j <= n; j++)
+			if (!seen[j])
+				bad = 1; /* a leaked slot */
+	}
+	free(seen);
+	return bad ? -EUCLEAN : 0;
+}
+
+int
+zipc__mq_check(struct zipc_queue *q)
+{
+	return walk(q, 0);
+}
+
+static int
+cond_room(const struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint64_t qnum = ld_relaxed(&c->mq_qnum);
+	uint64_t qbytes = ld_relaxed(&c->mq_qbytes);
+	if (q->q_face == ZIPC_MQ_POSIX)
+		return qnum < qbytes && ld_relaxed(&c->mq_nfree) > 0;
+	/* Room for one more empty message. */
+	return ld_relaxed(&c->mq_cbytes) <= qbytes && qnum + 1 <= qbytes &&
+	       ld_relaxed(&c->mq_nfree) > 0;
+}
+
+void
+zipc__mq_ready_sync(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	zipc__readyfd_sync(&c->mq_rd[0], q->q_fifo[0],
+			   ld_relaxed(&c->mq_qnum) > 0);
+	zipc__readyfd_sync(&c->mq_rd[1], q->q_fifo[1], cond_room(q));
+}
+
+static void
+repair(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	walk(q, 1);
+	/* A registration whose process died dies with it. */
+	if (ld_relaxed(&c->mq_nkind) != ZIPC_MQ_NOTIFY_NONE &&
+	    !zipc__proc_rec_alive(&c->mq_nproc)) {
+		st_relaxed(&c->mq_nkind, ZIPC_MQ_NOTIFY_NONE);
+		st_relaxed(&c->mq_nproc.pr_pid, 0);
+	}
+	zipc__readyfd_resync(&c->mq_rd[0], q->q_fifo[0],
+			     ld_relaxed(&c->mq_qnum) > 0);
+	zipc__readyfd_resync(&c->mq_rd[1], q->q_fifo[1], cond_room(q));
+	/* Sleepers may have missed a wake that the dead holder owed them. */
+	zipc__event_signal(&c->mq_rev, INT32_MAX);
+	zipc__event_signal(&c->mq_sev, INT32_MAX);
+}
+
+int
+zipc__mq_lock(struct zipc_queue *q)
+{
+	int r = zipc__lock(&q->q_ctl->mq_lock);
+	if (unlikely(r == -EOWNERDEAD)) {
+		repair(q);
+		r = 0;
+	}
+	if (unlikely(r < 0))
+		return r;
+	/* Partner: st_release of REMOVED in zipc__obj_remove. */
+	if (unlikely(ld_acquire(&zipc__obj_hdr(&q->q_obj)->sh_state) !=
+		     ZIPC_SEG_READY)) {
+		zipc__unlock(&q->q_ctl->mq_lock);
+		return -EIDRM;
+	}
+	return 0;
+}
+
+void
+zipc__mq_unlock(struct zipc_queue *q)
+{
+	zipc__unlock(&q->q_ctl->mq_lock);
+}
+
+void
+zipc__mq_wake_all(struct zipc_queue *q)
+{
+	zipc__event_signal(&q->q_ctl->mq_rev, INT32_MAX);
+	zipc__event_signal(&q->q_ctl->mq_sev, INT32_MAX);
+}
+
+/* ---- the two operations ------------------------------------------------- */
+
+static uint32_t
+pop_free(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint32_t i = ld_relaxed(&c->mq_free);
+	if (!idx_ok(q, i))
+		return 0;
+	st_relaxed(&c->mq_free, ld_relaxed(&slot_at(q, i)->ms_next));
+	st_relaxed(&c->mq_nfree, ld_relaxed(&c->mq_nfree) - 1);
+	return i;
+}
+
+static int
+has_room(const struct zipc_queue *q, size_t len)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint32_t qnum = ld_relaxed(&c->mq_qnum);
+	uint64_t qbytes = ld_relaxed(&c->mq_qbytes);
+	if (q->q_face == ZIPC_MQ_POSIX)
+		return qnum < qbytes && ld_relaxed(&c->mq_nfree) >= 1;
+	/* The kernel's msg_fits_inqueue(), plus the arena's own bound. */
+	return len + ld_relaxed(&c->mq_cbytes) <= qbytes &&
+	       (uint64_t)qnum + 1 <= qbytes &&
+	       ld_relaxed(&c->mq_nfree) >= need_slots(q, len);
+}
+
+/* Under the lock, with room: write, link, count. 0 or -EUCLEAN. */
+static int
+put(struct zipc_queue *q, const void *buf, size_t len, int64_t type)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint32_t need = need_slots(q, len), first = 0, prev = 0;
+	size_t off = 0;
+	for (uint32_t k = 0; k < need; k++) {
+		uint32_t i = pop_free(q);
+		if (!i)
+			return -EUCLEAN;
+		struct zipc_mq_slot *s = slot_at(q, i);
+		size_t n = len - off < q->q_payload ? len - off : q->q_payload;
+		memcpy(slot_data(s), (const char *)buf + off, n);
+		off += n;
+		st_relaxed(&s->ms_cont, 0);
+		if (prev)
+			st_relaxed(&slot_at(q, prev)->ms_cont, i);
+		else
+			first = i;
+		prev = i;
+	}
+	struct zipc_mq_slot *h = slot_at(q, first);
+	st_relaxed(&h->ms_size, (uint32_t)len);
+	st_relaxed(&h->ms_type, type);
+	ZIPC_CRASH("mq.send.written");
+
+	/* Where it goes: after @after (0: at the head). */
+	uint32_t after = ld_relaxed(&c->mq_tail);
+	if (q->q_face == ZIPC_MQ_POSIX && after &&
+	    (!idx_ok(q, after) || ld_relaxed(&slot_at(q, after)->ms_type) <
+					  type)) {
+		after = 0;
+		uint32_t i = ld_relaxed(&c->mq_head), steps = 0;
+		while (i && idx_ok(q, i) && steps++ < q->q_nslots &&
+		       ld_relaxed(&slot_at(q, i)->ms_type) >= type) {
+			after = i;
+			i = ld_relaxed(&slot_at(q, i)->ms_next);
+		}
+	}
+	if (after && !idx_ok(q, after))
+		return -EUCLEAN;
+	uint32_t *link = after ? &slot_at(q, after)->ms_next : &c->mq_head;
+	uint32_t next = ld_relaxed(link);
+	st_relaxed(&h->ms_next, next);
+	/* The publishing store: before it the message does not exist. */
+	st_relaxed(link, first);
+	ZIPC_CRASH("mq.send.linked");
+	if (!next)
+		st_relaxed(&c->mq_tail, first);
+	st_relaxed(&c->mq_qnum, ld_relaxed(&c->mq_qnum) + 1);
+	st_relaxed(&c->mq_cbytes, ld_relaxed(&c->mq_cbytes) + len);
+	ZIPC_CRASH("mq.send.counted");
+	return 0;
+}
+
+/* Find the message @sel picks; sets *@prevp. 0 if none, UINT32_MAX if
+ * the list is corrupt. */
+static uint32_t
+find(struct zipc_queue *q, enum zipc_mq_sel sel, int64_t t, uint32_t *prevp)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint32_t prev = 0, i = ld_relaxed(&c->mq_head), steps = 0;
+	uint32_t best = 0, best_prev = 0;
+	int64_t best_type = 0;
+	while (i) {
+		if (!idx_ok(q, i) || steps++ >= q->q_nslots)
+			return UINT32_MAX;
+		struct zipc_mq_slot *s = slot_at(q, i);
+		int64_t ty = ld_relaxed(&s->ms_type);
+		switch (sel) {
+		case ZIPC_SEL_FIRST:
+			*prevp = prev;
+			return i;
+		case ZIPC_SEL_EQUAL:
+			if (ty == t) {
+				*prevp = prev;
+				return i;
+			}
+			break;
+		case ZIPC_SEL_NOTEQUAL:
+			if (ty != t) {
+				*prevp = prev;
+				return i;
+			}
+			break;
+		case ZIPC_SEL_NTH:
+			if (t == (int64_t)steps - 1) {
+				*prevp = prev;
+				return i;
+			}
+			break;
+		case ZIPC_SEL_LESSEQ:
+			if (ty <= t && (!best || ty < best_type)) {
+				best = i;
+				best_prev = prev;
+				best_type = ty;
+				if (ty == 1) {
+					*prevp = prev;
+					return i;
+				}
+			}
+			break;
+		}
+		prev = i;
+		i = ld_relaxed(&s->ms_next);
+	}
+	*prevp = best_prev;
+	return best;
+}
+
+/* Copy message @i out without removing it (MSG_COPY). */
+static ssize_t
+peek(struct zipc_queue *q, uint32_t i, void *buf, size_t len)
+{
+	struct zipc_mq_slot *h = slot_at(q, i);
+	size_t size = ld_relaxed(&h->ms_size);
+	size_t n = size < len ? size : len, off = 0;
+	uint32_t j = i;
+	while (off < n) {
+		if (!idx_ok(q, j))
+			return -EUCLEAN;
+		struct zipc_mq_slot *s = slot_at(q, j);
+		size_t m = n - off < q->q_payload ? n - off : q->q_payload;
+		memcpy((char *)buf + off, slot_data(s), m);
+		off += m;
+		j = ld_relaxed(&s->ms_cont);
+	}
+	return (ssize_t)n;
+}
+
+/* Under the lock: copy message @i out (at most @len bytes), unlink it,
+ * free its slots. Returns the bytes copied or -EUCLEAN. */
+static ssize_t
+take(struct zipc_queue *q, uint32_t i, uint32_t prev, void *buf, size_t len)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	struct zipc_mq_slot *h = slot_at(q, i);
+	size_t size = ld_relaxed(&h->ms_size);
+	size_t n = size < len ? size : len;
+	uint32_t need = need_slots(q, size);
+	if (q->q_face == ZIPC_MQ_POSIX && size > q->q_msgsize)
+		return -EUCLEAN;
+	/* Copy first: a receiver killed after this has lost nothing yet. */
+	size_t off = 0;
+	uint32_t j = i;
+	for (uint32_t k = 0; k < need; k++) {
+		if (!idx_ok(q, j))
+			return -EUCLEAN;
+		struct zipc_mq_slot *s = slot_at(q, j);
+		if (off < n) {
+			size_t m = n - off < q->q_payload ? n - off
+							  : q->q_payload;
+			memcpy((char *)buf + off, slot_data(s), m);
+			off += m;
+		}
+		j = ld_relaxed(&s->ms_cont);
+	}
+	ZIPC_CRASH("mq.recv.copied");
+	uint32_t next = ld_relaxed(&h->ms_next);
+	/* The unpublishing store. */
+	if (prev)
+		st_relaxed(&slot_at(q, prev)->ms_next, next);
+	else
+		st_relaxed(&c->mq_head, next);
+	ZIPC_CRASH("mq.recv.unlinked");
+	if (ld_relaxed(&c->mq_tail) == i)
+		st_relaxed(&c->mq_tail, prev);
+	st_relaxed(&c->mq_qnum, ld_relaxed(&c->mq_qnum) - 1);
+	st_relaxed(&c->mq_cbytes, ld_relaxed(&c->mq_cbytes) - size);
+	ZIPC_CRASH("mq.recv.counted");
+	j = i;
+	for (uint32_t k = 0; k < need && idx_ok(q, j); k++) {
+		struct zipc_mq_slot *s = slot_at(q, j);
+		uint32_t nx = ld_relaxed(&s->ms_cont);
+		st_relaxed(&s->ms_next, ld_relaxed(&c->mq_free));
+		st_relaxed(&c->mq_free, j);
+		st_relaxed(&c->mq_nfree, ld_relaxed(&c->mq_nfree) + 1);
+		j = nx;
+	}
+	ZIPC_CRASH("mq.recv.freed");
+	return (ssize_t)n;
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Spin on @ev's sequence for the adaptive budget, outside the lock and
+ * uncounted. 1 if it moved (worth retrying), 0 if not.
+ */
+static int
+spin(struct zipc_queue *q, struct zipc_event *ev, uint32_t seq)
+{
+	uint32_t budget = q->q_spin;
+	int64_t start = now_ns();
+	for (unsigned it = 1;; it++) {
+		cpu_relax();
+		if (ld_acquire(&ev->ev_seq) != seq) {
+			if (budget < SPIN_MAX_NS)
+				q->q_spin = budget * 2 > SPIN_MAX_NS
+						    ? SPIN_MAX_NS
+						    : budget * 2;
+			return 1;
+		}
+		if ((it & 31) == 0 && now_ns() - start > budget)
+			break;
+	}
+	q->q_spin = budget / 2 < SPIN_MIN_NS ? SPIN_MIN_NS : budget / 2;
+	return 0;
+}
+
+/*
+ * How long one sleep lasts at most. A sleeper wakes this often to retry
+ * its operation, and so to take over the lock of a peer that was killed
+ * inside its critical section (and repair the queue) or to notice a
+ * removal whose remover died before waking anyone: blocked peers proceed
+ * after a crash without any process having to touch the queue. Five idle
+ * wake-ups a second cost nothing measurable.
+ */
+#define SLICE_NS 200000000L
+
+/* Nanoseconds until @dl on its own clock (negative when passed). */
+static int64_t
+remaining_ns(const struct zipc_deadline *dl)
+{
+	struct timespec now;
+	clock_gettime(dl->dl_clock, &now);
+	return ((int64_t)dl->dl_abs.tv_sec - now.tv_sec) * 1000000000 +
+	       (dl->dl_abs.tv_nsec - now.tv_nsec);
+}
+
+/*
+ * After a handler interrupted a sleep: would the kernel have restarted
+ * this call? signal(7): mq_* calls restart when the handler was installed
+ * with SA_RESTART. Which signal ran is unknown, so restart only when every
+ * handler installed in the process has SA_RESTART -- exact for the usual
+ * program with one handler, and EINTR (never a silent hang) otherwise.
+ * Only reached after EINTR, so its system calls cost nothing normally.
+ */
+static int
+all_handlers_restart(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if ((sa.sa_flags & SA_SIGINFO) ||
+		    (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)) {
+			if (!(sa.sa_flags & SA_RESTART))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * With the lock held and the operation unable to proceed: spin once
+ * (unlocked), then sleep counted. Always returns with the lock released:
+ * 0 to retry, or -ETIMEDOUT/-EINTR. Every sleep is a timed futex wait, so
+ * the kernel never restarts it after a handler (ERESTART_RESTARTBLOCK
+ * becomes EINTR): msgsnd/msgrcv must fail with EINTR, and the mq_* calls
+ * decide for themselves (ZIPC_MQ_RESTART).
+ */
+static int
+wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
+	  int flags, const struct zipc_deadline *dl, int *spun)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (!*spun) {
+		uint32_t seq = ld_relaxed(&ev->ev_seq);
+		zipc__mq_unlock(q);
+		*spun = 1;
+		spin(q, ev, seq);
+		return 0;
+	}
+	if (zipc__deadline_passed(dl)) {
+		zipc__mq_unlock(q);
+		return -ETIMEDOUT;
+	}
+	uint32_t seq = zipc__event_prepare(ev);
+	if (selective)
+		fetch_add_seq(&c->mq_sel_waiters, 1);
+	zipc__mq_unlock(q);
+	struct zipc_deadline slice;
+	const struct zipc_deadline *w = dl;
+	if (!(dl && dl->dl_set) || remaining_ns(dl) > SLICE_NS) {
+		struct timespec rel = {0, SLICE_NS};
+		zipc__deadline_rel(&slice, &rel);
+		w = &slice;
+	}
+	int r = zipc__event_wait(ev, seq, w);
+	if (selective) {
+		uint32_t n = ld_relaxed(&c->mq_sel_waiters);
+		while (n && !cas_seq(&c->mq_sel_waiters, &n, n - 1))
+			;
+	}
+	*spun = 0;
+	if (r == -ETIMEDOUT && w == &slice)
+		r = 0;
+	if (r == -EINTR && (flags & ZIPC_MQ_RESTART) && all_handlers_restart())
+		r = 0;
+	return r == -ETIMEDOUT || r == -EINTR ? r : 0;
+}
+
+int
+zipc__mq_send(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
+	      int flags, const struct zipc_deadline *dl)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	int spun = 0, slept = 0;
+	for (;;) {
+		int r = zipc__mq_lock(q);
+		if (r < 0)
+			return r;
+		if (has_room(q, len)) {
+			uint32_t was = ld_relaxed(&c->mq_qnum);
+			r = put(q, buf, len, type);
+			if (r < 0) {
+				repair(q);
+				zipc__mq_unlock(q);
+				return r;
+			}
+			st_relaxed(&c->mq_stime, (int64_t)time(NULL));
+			struct zipc_proc self;
+			zipc__proc_self(&self);
+			st_relaxed(&c->mq_lspid, self.pr_pid);
+			if (was == 0 && ld_relaxed(&c->mq_nkind) &&
+			    !ld_seq(&c->mq_rev.ev_waiters))
+				zipc__mq_notify_fire(q);
+			zipc__mq_ready_sync(q);
+			int all = ld_relaxed(&c->mq_sel_waiters) != 0;
+			zipc__mq_unlock(q);
+			zipc__event_signal(&c->mq_rev, all ? INT32_MAX : 1);
+			return 0;
+		}
+		if (flags & ZIPC_MQ_NONBLOCK) {
+			zipc__mq_unlock(q);
+			return -EAGAIN;
+		}
+		r = wait_turn(q, &c->mq_sev, 0, flags, dl, &spun);
+		if (!spun)
+			slept = 1;
+		if (r < 0) {
+			if (slept)
+				zipc__event_signal(&c->mq_sev,
+						   q->q_face == ZIPC_MQ_XSI
+							   ? INT32_MAX
+							   : 1);
+			return r;
+		}
+	}
+}
+
+ssize_t
+zipc__mq_receive(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
+		 enum zipc_mq_sel sel, int64_t t, int flags,
+		 const struct zipc_deadline *dl)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	int spun = 0, slept = 0;
+	for (;;) {
+		int r = zipc__mq_lock(q);
+		if (r < 0)
+			return r;
+		uint32_t prev = 0, i = find(q, sel, t, &prev);
+		if (unlikely(i == UINT32_MAX)) {
+			repair(q);
+			zipc__mq_unlock(q);
+			return -EUCLEAN;
+		}
+		if (i) {
+			struct zipc_mq_slot *h = slot_at(q, i);
+			if (ld_relaxed(&h->ms_size) > len &&
+			    (!(flags & ZIPC_MQ_NOERROR) ||
+			     (flags & ZIPC_MQ_PEEK))) {
+				int e2 = (flags & ZIPC_MQ_NOERROR) ? -EINVAL
+								   : -E2BIG;
+				zipc__mq_unlock(q);
+				if (slept)
+					zipc__event_signal(&c->mq_rev,
+							   INT32_MAX);
+				return e2;
+			}
+			int64_t ty = ld_relaxed(&h->ms_type);
+			ssize_t n = (flags & ZIPC_MQ_PEEK)
+					    ? peek(q, i, buf, len)
+					    : take(q, i, prev, buf, len);
+			if (flags & ZIPC_MQ_PEEK) {
+				zipc__mq_unlock(q);
+				if (n >= 0 && type)
+					*type = ty;
+				return n;
+			}
+			if (n < 0) {
+				repair(q);
+				zipc__mq_unlock(q);
+				return n;
+			}
+			if (type)
+				*type = ty;
+			st_relaxed(&c->mq_rtime, (int64_t)time(NULL));
+			struct zipc_proc self;
+			zipc__proc_self(&self);
+			st_relaxed(&c->mq_lrpid, self.pr_pid);
+			zipc__mq_ready_sync(q);
+			zipc__mq_unlock(q);
+			zipc__event_signal(&c->mq_sev, q->q_face == ZIPC_MQ_XSI
+								? INT32_MAX
+								: 1);
+			return n;
+		}
+		if (flags & ZIPC_MQ_NONBLOCK) {
+			zipc__mq_unlock(q);
+			return -ENOMSG;
+		}
+		r = wait_turn(q, &c->mq_rev, sel != ZIPC_SEL_FIRST, flags, dl,
+			      &spun);
+		if (!spun)
+			slept = 1;
+		if (r < 0) {
+			if (slept && ld_relaxed(&c->mq_qnum))
+				zipc__event_signal(&c->mq_rev, INT32_MAX);
+			return r;
+		}
+	}
+}
+
+/* ---- readiness fds ------------------------------------------------------ */
+
+int
+zipc__mq_watch(struct zipc_queue *q, int cond)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (cond != 0 && cond != 1)
+		return -EINVAL;
+	int r = zipc__readyfd_create(q->q_fifo[cond], 0600 | 0066);
+	if (r < 0)
+		return r;
+	int fd = zipc__readyfd_watch(&c->mq_rd[cond], q->q_fifo[cond]);
+	if (fd < 0)
+		return fd;
+	if ((r = zipc__mq_lock(q)) < 0) {
+		zipc__readyfd_unwatch(&c->mq_rd[cond], fd);
+		return r;
+	}
+	zipc__mq_ready_sync(q);
+	zipc__mq_unlock(q);
+	return fd;
+}
+
+void
+zipc__mq_unwatch(struct zipc_queue *q, int cond, int fd)
+{
+	if (cond == 0 || cond == 1)
+		zipc__readyfd_unwatch(&q->q_ctl->mq_rd[cond], fd);
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Message queues: the shared layout of a queue object and the engine that
+ * both faces (XSI msg* in msg.c, POSIX mq_* in posix.c) and the native
+ * zipc_queue_* API stand on. The protocol is explained in engine.c.
+ */
+#ifndef ZIPC_MQ_H
+#define ZIPC_MQ_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ipcperm.h"
+#include "layout.h"
+#include "lock.h"
+#include "proc.h"
+#include "readyfd.h"
+#include "store.h"
+#include "wait.h"
+
+/*
+ * One message slot. A message is a head slot plus, for XSI messages longer
+ * than one slot's payload, a chain of continuation slots. POSIX queues get
+ * slots as large as mq_msgsize, so their messages always fit in one.
+ * Indices are stored plus one, so 0 means "none".
+ */
+struct zipc_mq_slot {	  /* off size */
+	uint32_t ms_next; /*  0 4  next message in the queue (head slots) */
+	uint32_t ms_cont; /*  4 4  next slot of this message */
+	uint32_t ms_size; /*  8 4  message length (head slots) */
+	uint32_t ms_resv; /* 12 4 */
+	int64_t ms_type;  /* 16 8  XSI mtype, or POSIX priority */
+	uint64_t ms_resv2; /* 24 8 */
+};			  /* 32, payload follows */
+
+#define ZIPC_MQ_XSI_PAYLOAD 96 /* XSI slot payload: stride 128 */
+
+enum zipc_mq_face { ZIPC_MQ_XSI = 1, ZIPC_MQ_POSIX = 2 };
+
+enum zipc_mq_notify_kind {
+	ZIPC_MQ_NOTIFY_NONE = 0, /* nobody registered */
+	ZIPC_MQ_NOTIFY_SIGNAL = 1,
+	ZIPC_MQ_NOTIFY_THREAD = 2,
+	ZIPC_MQ_NOTIFY_QUIET = 3, /* SIGEV_NONE */
+};
+
+/*
+ * The control block, right after the 64-byte header. Line 0 holds what
+ * every send and receive touches under the lock, so an operation moves one
+ * cache line; the events sit on their own line because sleepers' futex
+ * words and spinners' loads should not bounce the lock's line.
+ */
+struct zipc_mq_ctl {			/* off size */
+	struct zipc_lock mq_lock;	/*   0 24 */
+	uint32_t mq_head;		/*  24  4  first message (+1) */
+	uint32_t mq_tail;		/*  28  4  last message (+1) */
+	uint32_t mq_free;		/*  32  4  free slot stack (+1) */
+	uint32_t mq_nfree;		/*  36  4  slots on it */
+	uint32_t mq_qnum;		/*  40  4  messages */
+	uint32_t mq_sel_waiters;	/*  44  4  sleeping typed receivers */
+	uint64_t mq_cbytes;		/*  48  8  bytes in messages */
+	uint64_t mq_qbytes;		/*  56  8  XSI byte limit / POSIX maxmsg */
+	struct zipc_event mq_rev;	/*  64  8  receivers wait: message */
+	uint32_t mq_rresv[14];		/*  72 56 */
+	struct zipc_event mq_sev;	/* 128  8  senders wait: room */
+	uint32_t mq_sresv[14];		/* 136 56 */
+	/* Fixed at creation (validated against the file on every open). */
+	uint32_t mq_face;		/* 192  4  enum zipc_mq_face */
+	uint32_t mq_nslots;		/* 196  4 */
+	uint32_t mq_stride;		/* 200  4  bytes per slot */
+	uint32_t mq_payload;		/* 204  4  payload bytes per slot */
+	uint64_t mq_arena;		/* 208  8  offset of slot 0 in the file */
+	uint64_t mq_msgsize;		/* 216  8  POSIX mq_msgsize, XSI 0 */
+	/* Bookkeeping (msqid_ds). */
+	struct zipc_ipc_perm mq_perm;	/* 224 32 */
+	int64_t mq_stime;		/* 256  8 */
+	int64_t mq_rtime;		/* 264  8 */
+	int64_t mq_ctime;		/* 272  8 */
+	uint32_t mq_lspid;		/* 280  4 */
+	uint32_t mq_lrpid;		/* 284  4 */
+	struct zipc_readyfd mq_rd[2];	/* 288 16  [0] message, [1] room */
+	/* mq_notify registration. */
+	struct zipc_proc mq_nproc;	/* 304 16  registered process */
+	uint32_t mq_nkind;		/* 320  4  enum zipc_mq_notify_kind */
+	int32_t mq_nsigno;		/* 324  4 */
+	uint64_t mq_nvalue;		/* 328  8  sigev_value */
+	uint32_t mq_nseq;		/* 336  4  futex: thread helpers wait */
+	uint32_t mq_nfired;		/* 340  4  fired, not yet taken */
+	uint64_t mq_nid;		/* 344  8  registration stamp */
+	uint64_t mq_resv[10];		/* 352 80 */
+};					/* 432 */
+_Static_assert(sizeof(struct zipc_mq_slot) == 32, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_cbytes) == 48, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_rev) == 64, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_sev) == 128, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_arena) == 208, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_stime) == 256, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_nproc) == 304, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_nvalue) == 328, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_nid) == 344, "ABI");
+_Static_assert(sizeof(struct zipc_mq_ctl) == 432, "ABI");
+
+#define ZIPC_MQ_SIG                                                           \
+	ZIPC_SIG_STRUCT(                                                      \
+		ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE, \
+								struct zipc_lock), \
+						struct zipc_ipc_perm),        \
+				struct zipc_mq_slot),                         \
+		struct zipc_mq_ctl)
+
+#define ZIPC_MQ_ARENA_OFF 512 /* header + control, rounded to a line */
+
+/* A queue mapped in this process (the native zipc_queue). The geometry
+ * is copied once at open after checking it against the file, so a peer
+ * that scribbles on the control block cannot move our pointers. */
+struct zipc_queue {
+	struct zipc_obj q_obj;
+	struct zipc_mq_ctl *q_ctl;
+	char *q_arena;
+	uint32_t q_nslots, q_stride, q_payload, q_face;
+	uint64_t q_msgsize;
+	int q_oflag;	 /* POSIX: O_ACCMODE | O_NONBLOCK of this handle */
+	int q_id;	 /* XSI id, or -1 */
+	uint32_t q_spin; /* adaptive spin budget (iterations) */
+	char q_fifo[2][80]; /* readiness FIFO names (store-relative) */
+};
+
+/* Geometry of a new queue. */
+struct zipc_mq_geom {
+	uint32_t face;
+	uint32_t nslots, payload;
+	uint64_t qbytes;  /* XSI: msg_qbytes; POSIX: maxmsg */
+	uint64_t msgsize; /* POSIX: mq_msgsize */
+	uint32_t mode;
+	int32_t key;
+	int id;
+	uint64_t size; /* whole file, from zipc__mq_geom_size */
+};
+
+/* Fill nslots/payload/size for an XSI queue of @qbytes or a POSIX queue
+ * of @maxmsg x @msgsize. -EINVAL/-ENOMEM if it cannot be represented. */
+int zipc__mq_geom_xsi(struct zipc_mq_geom *g, uint64_t qbytes);
+int zipc__mq_geom_posix(struct zipc_mq_geom *g, uint64_t maxmsg,
+			uint64_t msgsize);
+/* The store's init callback for a new queue (arg: struct zipc_mq_geom). */
+int zipc__mq_init(struct zipc_obj *o, void *arg);
+/* Check and adopt a freshly opened object: -EBADMSG if its geometry
+ * disagrees with the file. Sets every q_* field but q_oflag and q_id. */
+int zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem);
+
+/* What a receive selects. */
+enum zipc_mq_sel {
+	ZIPC_SEL_FIRST,	   /* XSI msgtyp 0, and POSIX (sorted) */
+	ZIPC_SEL_EQUAL,	   /* first of type t */
+	ZIPC_SEL_NOTEQUAL, /* MSG_EXCEPT: first not of type t */
+	ZIPC_SEL_LESSEQ,   /* first of the lowest type <= t */
+	ZIPC_SEL_NTH,	   /* MSG_COPY: the t-th message (from 0) */
+};
+
+#define ZIPC_MQ_NONBLOCK 1 /* fail instead of sleeping */
+#define ZIPC_MQ_NOERROR	 2 /* XSI: truncate instead of E2BIG */
+#define ZIPC_MQ_RESTART	 4 /* a signal restarts the call if SA_RESTART */
+#define ZIPC_MQ_PEEK	 8 /* copy, do not remove (MSG_COPY) */
+
+/*
+ * Send @len bytes of type/priority @type. XSI: appended; POSIX: before
+ * the first message of lower priority. Returns 0, -EAGAIN (nonblocking
+ * and full), -ETIMEDOUT, -EINTR, -EIDRM (removed while waiting or before),
+ * -EBADMSG/-EUCLEAN (a corrupt object).
+ */
+int zipc__mq_send(struct zipc_queue *q, const void *buf, size_t len,
+		  int64_t type, int flags, const struct zipc_deadline *dl);
+/*
+ * Receive into @buf (@len bytes). Returns the length copied, -ENOMSG
+ * (nonblocking, nothing matches: the faces map it), -E2BIG, -ETIMEDOUT,
+ * -EINTR, -EIDRM. *@type gets the message's type or priority.
+ */
+ssize_t zipc__mq_receive(struct zipc_queue *q, void *buf, size_t len,
+			 int64_t *type, enum zipc_mq_sel sel, int64_t t,
+			 int flags, const struct zipc_deadline *dl);
+
+/* Lock/unlock with repair. Lock returns 0, or -EIDRM if removed. */
+int zipc__mq_lock(struct zipc_queue *q);
+void zipc__mq_unlock(struct zipc_queue *q);
+/* Under the lock: wake every waiter (removal, IPC_SET). */
+void zipc__mq_wake_all(struct zipc_queue *q);
+/* Under the lock: bring both readiness FIFOs up to date. */
+void zipc__mq_ready_sync(struct zipc_queue *q);
+/* Check every invariant (tests and repair): 0 or -EUCLEAN. */
+int zipc__mq_check(struct zipc_queue *q);
+
+/* Notification hook of the POSIX face, called by a sender under the lock
+ * when the queue went from empty to non-empty with no receiver asleep. */
+void zipc__mq_notify_fire(struct zipc_queue *q);
+
+/* CAP_SYS_RESOURCE in the effective set: may exceed the sysctl limits. */
+int zipc__mq_cap_resource(void);
+/* A number from /proc/sys, or @dflt. */
+uint64_t zipc__mq_sysctl(const char *path, uint64_t dflt);
+
+/* Readiness fds for any queue: @cond 0 = a message waits, 1 = room. */
+int zipc__mq_watch(struct zipc_queue *q, int cond);
+void zipc__mq_unwatch(struct zipc_queue *q, int cond, int fd);
+
+#endif
