@@ -126,6 +126,88 @@ void zipc_mq_fd_close(zipc_queue *q, int cond, int fd);
 
 /* ---- Semaphores (zipc_semset_*, zipc_sema_*) --------------------------- */
 /* ZIPC-SECTION sem: begin */
+/* XSI semaphore sets: one operation, as struct sembuf (num, op, flags). */
+struct zipc_semset_op {
+	uint16_t num;	/* semaphore index */
+	int16_t op;	/* > 0 add, < 0 take (may sleep), 0 wait for zero */
+	int16_t flags;	/* IPC_NOWAIT, SEM_UNDO */
+};
+
+/* Get or create the set for @key (semget flags). Returns its id. */
+int zipc_semset_get(int32_t key, int nsems, int flags);
+
+/* Apply @ops atomically (semop). @timeout_ns < 0 waits for ever; on
+ * timeout -EAGAIN, as semtimedop. 0 or -errno (-EIDRM, -EINTR, ...). */
+int zipc_semset_op(int id, const struct zipc_semset_op *ops, size_t nops,
+		   int64_t timeout_ns);
+
+/* semctl's GETVAL/SETVAL/GETALL/SETALL/GETPID/GETNCNT/GETZCNT: the value
+ * (or 0) or -errno. SETVAL/SETALL clear the undo adjustments, as Linux. */
+int zipc_semset_getval(int id, int num);
+int zipc_semset_setval(int id, int num, int value);
+int zipc_semset_getall(int id, uint16_t *values);
+int zipc_semset_setall(int id, const uint16_t *values);
+int zipc_semset_getpid(int id, int num);
+int zipc_semset_getncnt(int id, int num);
+int zipc_semset_getzcnt(int id, int num);
+
+/* What zipc_semset_stat reports (semid_ds in fixed-width fields). */
+struct zipc_semset_info {
+	int32_t key;
+	uint32_t uid, gid, cuid, cgid;
+	uint32_t mode;
+	uint32_t nsems;
+	uint32_t resv0;
+	int64_t otime, ctime;
+	uint64_t resv[4];
+};
+
+/* Status of set @id (read permission needed). 0 or -errno. */
+int zipc_semset_stat(int id, struct zipc_semset_info *out);
+
+/* Remove set @id; sleepers fail with -EIDRM. 0 or -errno. */
+int zipc_semset_remove(int id);
+
+/* A file descriptor that polls readable while semaphore @num of set @id
+ * is positive (a decrement by one would succeed); for poll/epoll/select.
+ * Free for everyone else while nobody watches. Returns the fd or -errno;
+ * release it with zipc_semset_fd_close. */
+int zipc_semset_fd(int id, int num);
+int zipc_semset_fd_close(int id, int num, int fd);
+
+/* POSIX semaphores. A zipc_sema_t is the size of a sem_t (32 bytes) and
+ * may live in any shared mapping when initialised with @pshared set. */
+typedef union zipc_sema_t {
+	char size[32];
+	long align;
+} zipc_sema_t;
+
+/* sem_init / sem_destroy: 0 or -EINVAL. */
+int zipc_sema_init(zipc_sema_t *sem, int pshared, unsigned value);
+int zipc_sema_destroy(zipc_sema_t *sem);
+
+/* sem_open (oflag O_CREAT, O_EXCL; @mode and @value used with O_CREAT):
+ * 0 and *@out, or -errno. The same name opened twice gives one address. */
+int zipc_sema_open(const char *name, int oflag, mode_t mode, unsigned value,
+		   zipc_sema_t **out);
+/* sem_close; sem_unlink (the name goes now, the semaphore when closed). */
+int zipc_sema_close(zipc_sema_t *sem);
+int zipc_sema_unlink(const char *name);
+
+/* Take one. @timeout_ns < 0: wait for ever; 0: try (-EAGAIN); > 0: at
+ * most that long on CLOCK_MONOTONIC (-ETIMEDOUT). -EINTR after a signal
+ * handler. Returns 0 when taken. */
+int zipc_sema_wait(zipc_sema_t *sem, int64_t timeout_ns);
+/* Try to take one: 0 or -EAGAIN. */
+int zipc_sema_trywait(zipc_sema_t *sem);
+/* Give one back: 0, or -EOVERFLOW at SEM_VALUE_MAX. Async-signal-safe. */
+int zipc_sema_post(zipc_sema_t *sem);
+/* The current count, or -EINVAL. */
+int zipc_sema_getvalue(zipc_sema_t *sem);
+/* For a named semaphore: an fd that polls readable while the count is
+ * positive (-EINVAL for unnamed ones); zipc_sema_fd_close releases it. */
+int zipc_sema_fd(zipc_sema_t *sem);
+int zipc_sema_fd_close(zipc_sema_t *sem, int fd);
 /* ZIPC-SECTION sem: end */
 
 #ifdef __cplusplus

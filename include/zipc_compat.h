@@ -58,6 +58,31 @@ int zipc_mq_notify(mqd_t mqdes, const struct sigevent *sevp);
 
 /* Semaphores: semget(2) semop(2) semctl(2), sem_open(3) and the rest. */
 /* ZIPC-SECTION sem: begin */
+#include <sys/sem.h>
+#include <semaphore.h>
+#include <time.h>
+
+/* XSI semaphore sets: semget(2), semop(2), semtimedop(2), semctl(2). The
+ * caller defines union semun, as semctl(2) says. */
+int zipc_semget(key_t key, int nsems, int semflg);
+int zipc_semop(int semid, struct sembuf *sops, size_t nsops);
+int zipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
+		    const struct timespec *timeout);
+int zipc_semctl(int semid, int semnum, int cmd, ...);
+
+/* POSIX semaphores: sem_init(3), sem_open(3), sem_wait(3), sem_post(3). */
+int zipc_sem_init(sem_t *sem, int pshared, unsigned int value);
+int zipc_sem_destroy(sem_t *sem);
+sem_t *zipc_sem_open(const char *name, int oflag, ...);
+int zipc_sem_close(sem_t *sem);
+int zipc_sem_unlink(const char *name);
+int zipc_sem_wait(sem_t *sem);
+int zipc_sem_trywait(sem_t *sem);
+int zipc_sem_timedwait(sem_t *sem, const struct timespec *abstime);
+int zipc_sem_clockwait(sem_t *sem, clockid_t clockid,
+		       const struct timespec *abstime);
+int zipc_sem_post(sem_t *sem);
+int zipc_sem_getvalue(sem_t *sem, int *sval);
 /* ZIPC-SECTION sem: end */
 
 #ifdef __cplusplus
