@@ -706,6 +706,40 @@ any_waiting(struct zipc_semset_map *m)
 
 /* ---- undo records ------------------------------------------------------ */
 
+/*
+ * Is @pid on its way out? /proc/PID/stat field 9 holds the leader's task
+ * flags; PF_EXITING (0x4) is set as do_exit begins, before the robust
+ * lists are walked and long before the zombie state that zipc__proc_alive
+ * waits for (process teardown takes milliseconds on these machines, while
+ * the kernel's own exit_sem runs right after exit_mm). An exec kills the
+ * sentinel too but never sets PF_EXITING on the process that goes on.
+ */
+static int
+proc_exiting(uint32_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* p + 2 is field 3 (state); field 9 is six fields further on. */
+	p += 2;
+	for (int f = 3; f < 9 && p; f++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p && (strtoul(p, NULL, 10) & 0x4u);
+}
+
 /* Apply a dead process's adjustments (exit_sem), one semaphore per step so
  * an interrupted application resumes where it stopped, then free it. */
 static void
@@ -756,7 +790,9 @@ reap_dead(struct zipc_semset_map *m)
 		if (!(w & ZIPC_FUTEX_OWNER_DIED) &&
 		    (w & ZIPC_FUTEX_TID_MASK) && !(fl & ZIPC_UNDO_POLL))
 			continue;
-		if (!zipc__proc_rec_alive(&un->un_proc)) {
+		if (!zipc__proc_rec_alive(&un->un_proc) ||
+		    ((w & ZIPC_FUTEX_OWNER_DIED) &&
+		     proc_exiting(ld_relaxed(&un->un_proc.pr_pid)))) {
 			undo_apply(m, un);
 			changed = 1;
 		} else if (!(fl & ZIPC_UNDO_POLL)) {
@@ -1557,6 +1593,7 @@ zipc__semctl(int id, int semnum, int cmd, void *ptr, int val)
 	case GETNCNT:
 	case GETZCNT:
 	case SETALL:
+		break;
 	case IPC_SET:
 		if (!ptr)
 			return -EFAULT;

@@ -140,7 +140,7 @@ sentinel_main(void *arg)
 			/* Short at first (a dying owner is still visible in
 			 * /proc for a moment), then relaxed for an exec'd
 			 * owner that lives on. */
-			poll_ns = poll_ns ? poll_ns * 2 : 200000;
+			poll_ns = poll_ns ? poll_ns * 2 : 20000;
 			if (poll_ns > 100000000)
 				poll_ns = 100000000;
 			clock_gettime(CLOCK_MONOTONIC, &abs);
