@@ -485,25 +485,27 @@ zipc__mq_notify_fire(struct zipc_queue *q)
 		clear_registration(c);
 		return;
 	}
-	if (kind == ZIPC_MQ_NOTIFY_SIGNAL) {
-		int sig = ld_relaxed(&c->mq_nsigno);
+	/*
+	 * Clear first, then deliver: a sender killed in between loses one
+	 * notification, where the other order could leave a registration
+	 * that already fired holding the queue (EBUSY) for ever.
+	 */
+	int sig = ld_relaxed(&c->mq_nsigno);
+	pid_t pid = (pid_t)ld_relaxed(&c->mq_nproc.pr_pid);
+	uint64_t value = ld_relaxed(&c->mq_nvalue);
+	if (kind == ZIPC_MQ_NOTIFY_THREAD)
+		st_relaxed(&c->mq_nfired, (uint32_t)ld_relaxed(&c->mq_nid));
+	clear_registration(c);
+	if (kind == ZIPC_MQ_NOTIFY_SIGNAL && sig) {
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
 		si.si_signo = sig;
 		si.si_code = SI_MESGQ;
-		si.si_value.sival_ptr =
-			(void *)(uintptr_t)ld_relaxed(&c->mq_nvalue);
+		si.si_value.sival_ptr = (void *)(uintptr_t)value;
 		si.si_pid = getpid();
 		si.si_uid = getuid();
-		if (sig)
-			syscall(SYS_rt_sigqueueinfo,
-				(pid_t)ld_relaxed(&c->mq_nproc.pr_pid), sig,
-				&si);
-	} else if (kind == ZIPC_MQ_NOTIFY_THREAD) {
-		st_relaxed(&c->mq_nfired, (uint32_t)ld_relaxed(&c->mq_nid));
+		syscall(SYS_rt_sigqueueinfo, pid, sig, &si);
 	}
-	ZIPC_CRASH("mq.notify.sent");
-	clear_registration(c);
 }
 
 static void *

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Crash injection: a sender or receiver is killed at every crash point of
+ * the queue code (ZIPC_CRASH("mq.*")), and then
+ *   - it must really have died there (exit status 86, so a point that is
+ *     never reached fails the test);
+ *   - the queue must be consistent (zipc__mq_check after the repair that
+ *     the next lock runs) and hold exactly the committed messages: none
+ *     lost, none duplicated;
+ *   - a peer blocked on the queue when the crash happened must proceed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "mq/mq.h"
+#include "testutil.h"
+#include "zipc.h"
+#include "zipc_compat.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);  \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fprintf(stderr, "\n");                                \
+			failures++;                                           \
+		}                                                             \
+	} while (0)
+
+static const char *QNAME = "/crash";
+
+static zipc_queue *
+open_q(int maxmsg)
+{
+	struct zipc_queue_attr a = {maxmsg, 64, {0}};
+	zipc_queue *q;
+	if (zipc_queue_open(QNAME, O_RDWR | O_CREAT, 0600, &a, &q) < 0) {
+		fprintf(stderr, "open failed\n");
+		exit(1);
+	}
+	return q;
+}
+
+/* Lock (repairing), check every invariant, unlock. */
+static int
+consistent(zipc_queue *q)
+{
+	int r = zipc__mq_lock(q);
+	if (r < 0)
+		return r;
+	r = zipc__mq_check(q);
+	zipc__mq_unlock(q);
+	return r;
+}
+
+/* Drain without waiting into @out (first bytes of each message). */
+static int
+drain(zipc_queue *q, char *out, int max)
+{
+	char buf[64];
+	int n = 0;
+	while (n < max && zipc_queue_receive(q, buf, sizeof(buf), NULL, 0) > 0)
+		out[n++] = buf[0];
+	out[n] = 0;
+	return n;
+}
+
+struct crash_arg {
+	const char *point;
+	int op; /* 0 send 'X', 1 receive */
+};
+
+static int
+crasher(void *p)
+{
+	struct crash_arg *a = p;
+	zipc_queue *q = open_q(4);
+	zipc__crash_arm(a->point);
+	char buf[64] = "X";
+	if (a->op == 0)
+		zipc_queue_send(q, buf, 1, 0, -1);
+	else
+		zipc_queue_receive(q, buf, sizeof(buf), NULL, -1);
+	return 0; /* not reached when the point is hit */
+}
+
+static int
+peer_receiver(void *p)
+{
+	(void)p;
+	zipc_queue *q = open_q(4);
+	char buf[64];
+	ssize_t n = zipc_queue_receive(q, buf, sizeof(buf), NULL,
+				       10000000000LL);
+	return n == 1 && (buf[0] == 'X' || buf[0] == 'Y') ? 0 : 3;
+}
+
+static int
+peer_sender(void *p)
+{
+	(void)p;
+	zipc_queue *q = open_q(4);
+	return zipc_queue_send(q, "Z", 1, 0, 10000000000LL) == 0 ? 0 : 3;
+}
+
+/* Wait until @pid sleeps (state S), so it is blocked in the queue. */
+static void
+wait_asleep(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 5000; i++) {
+		FILE *f = fopen(path, "re");
+		if (!f)
+			return;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		char *p = strrchr(buf, ')');
+		if (p && p[2] == 'S')
+			return;
+		usleep(1000); /* polling a state, not synchronising data */
+	}
+}
+
+static void
+engine_point(const char *point, int op, int committed)
+{
+	zipc_queue *q = open_q(4);
+	char got[16];
+	/* Phase A: two messages queued, then the crash. */
+	zipc_queue_send(q, "A", 1, 0, 0);
+	zipc_queue_send(q, "B", 1, 0, 0);
+	struct crash_arg a = {point, op};
+	pid_t c = tu_fork(crasher, &a);
+	int st = tu_wait(c, 10000);
+	CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
+	CHECK(consistent(q) == 0, "%s: inconsistent after crash", point);
+	drain(q, got, 8);
+	const char *want = op == 0 ? (committed ? "ABX" : "AB")
+				   : (committed ? "B" : "AB");
+	CHECK(strcmp(got, want) == 0, "%s: holds \"%s\", want \"%s\"", point,
+	      got, want);
+	CHECK(consistent(q) == 0, "%s: inconsistent after drain", point);
+
+	/* Phase B: a peer blocked when the crash happens proceeds. */
+	pid_t peer;
+	if (op == 0) {
+		peer = tu_fork(peer_receiver, NULL);
+		wait_asleep(peer);
+		c = tu_fork(crasher, &a);
+		st = tu_wait(c, 10000);
+		CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
+		if (!committed)
+			zipc_queue_send(q, "Y", 1, 0, 0);
+	} else {
+		for (int i = 0; i < 4; i++)
+			zipc_queue_send(q, "F", 1, 0, 0);
+		peer = tu_fork(peer_sender, NULL);
+		wait_asleep(peer);
+		c = tu_fork(crasher, &a);
+		st = tu_wait(c, 10000);
+		CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
+		if (!committed) {
+			char b[64];
+			zipc_queue_receive(q, b, sizeof(b), NULL, 0);
+		}
+	}
+	st = tu_wait(peer, 15000);
+	CHECK(st == 0, "%s: blocked peer did not proceed (%d)", point, st);
+	CHECK(consistent(q) == 0, "%s: inconsistent after peer", point);
+	drain(q, got, 8);
+	CHECK(consistent(q) == 0, "%s: inconsistent at end", point);
+	zipc_queue_close(q);
+	zipc_queue_unlink(QNAME);
+}
+
+/* ---- XSI removal and IPC_SET ------------------------------------------ */
+
+static int xsi_id;
+
+static int
+xsi_rmid_crasher(void *p)
+{
+	zipc__crash_arm((const char *)p);
+	zipc_msgctl(xsi_id, IPC_RMID, NULL);
+	return 0;
+}
+
+static int
+xsi_set_crasher(void *p)
+{
+	struct msqid_ds ds;
+	zipc__crash_arm((const char *)p);
+	zipc_msgctl(xsi_id, IPC_STAT, &ds);
+	ds.msg_qbytes = 100;
+	zipc_msgctl(xsi_id, IPC_SET, &ds);
+	return 0;
+}
+
+static int
+xsi_blocked_receiver(void *p)
+{
+	(void)p;
+	struct {
+		long t;
+		char x[16];
+	} m;
+	ssize_t r = zipc_msgrcv(xsi_id, &m, sizeof(m.x), 0, 0);
+	return r < 0 && errno == EIDRM ? 0 : 3;
+}
+
+static void
+xsi_rmid_point(const char *point)
+{
+	xsi_id = zipc_msgget(IPC_PRIVATE, 0600);
+	CHECK(xsi_id >= 0, "msgget");
+	pid_t peer = tu_fork(xsi_blocked_receiver, NULL);
+	wait_asleep(peer);
+	pid_t c = tu_fork(xsi_rmid_crasher, (void *)point);
+	int st = tu_wait(c, 10000);
+	CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
+	st = tu_wait(peer, 15000);
+	CHECK(st == 0, "%s: blocked receiver did not get EIDRM (%d)", point,
+	      st);
+	struct msqid_ds ds;
+	CHECK(zipc_msgctl(xsi_id, IPC_STAT, &ds) < 0 && errno == EINVAL,
+	      "%s: removed id still answers", point);
+	/* The registry slot comes back: msgget sweeps it. */
+	int id2 = zipc_msgget(IPC_PRIVATE, 0600);
+	CHECK(id2 >= 0, "%s: msgget after crash", point);
+	zipc_msgctl(id2, IPC_RMID, NULL);
+}
+
+static void
+xsi_set_point(const char *point)
+{
+	xsi_id = zipc_msgget(IPC_PRIVATE, 0600);
+	struct {
+		long t;
+		char x[16];
+	} m = {1, "hello"};
+	zipc_msgsnd(xsi_id, &m, 5, 0);
+	pid_t c = tu_fork(xsi_set_crasher, (void *)point);
+	int st = tu_wait(c, 10000);
+	CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
+	struct msqid_ds ds;
+	CHECK(zipc_msgctl(xsi_id, IPC_STAT, &ds) == 0 && ds.msg_qnum == 1 &&
+		      ds.msg_cbytes == 5 && ds.msg_qbytes == 100,
+	      "%s: msqid_ds after crash", point);
+	CHECK(zipc_msgrcv(xsi_id, &m, 16, 0, IPC_NOWAIT) == 5,
+	      "%s: message lost", point);
+	zipc_msgctl(xsi_id, IPC_RMID, NULL);
+}
+
+/* ---- notification ------------------------------------------------------- */
+
+static int
+notify_crasher(void *p)
+{
+	mqd_t m = zipc_mq_open(QNAME, O_RDWR);
+	zipc__crash_arm((const char *)p);
+	if (strcmp(p, "mq.notify.registering") == 0) {
+		struct sigevent sev;
+		memset(&sev, 0, sizeof(sev));
+		sev.sigev_notify = SIGEV_NONE;
+		zipc_mq_notify(m, &sev);
+	} else {
+		zipc_mq_send(m, "N", 1, 0);
+	}
+	return 0;
+}
+
+static void
+notify_point(const char *point)
+{
+	struct mq_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.mq_maxmsg = 4;
+	attr.mq_msgsize = 64;
+	mqd_t m = zipc_mq_open(QNAME, O_RDWR | O_CREAT | O_NONBLOCK, 0600,
+			       &attr);
+	CHECK(m >= 0, "mq_open");
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_NONE;
+	if (strcmp(point, "mq.notify.cleared") == 0)
+		CHECK(zipc_mq_notify(m, &sev) == 0, "register");
+	pid_t c = tu_fork(notify_crasher, (void *)point);
+	int st = tu_wait(c, 10000);
+	CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
+	/* Whatever the crash left, this process can register now. */
+	CHECK(zipc_mq_notify(m, &sev) == 0, "%s: register after crash: %s",
+	      point, strerror(errno));
+	CHECK(zipc_mq_notify(m, NULL) == 0, "unregister");
+	char b[64];
+	while (zipc_mq_receive(m, b, sizeof(b), NULL) >= 0)
+		;
+	zipc_mq_close(m);
+	zipc_mq_unlink(QNAME);
+}
+
+int
+main(void)
+{
+	tu_setup(280);
+	static const struct {
+		const char *point;
+		int op, committed;
+	} pts[] = {
+		{"mq.send.written", 0, 0},  {"mq.send.linked", 0, 1},
+		{"mq.send.counted", 0, 1},  {"mq.recv.copied", 1, 0},
+		{"mq.recv.unlinked", 1, 1}, {"mq.recv.counted", 1, 1},
+		{"mq.recv.freed", 1, 1},
+	};
+	for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
+		engine_point(pts[i].point, pts[i].op, pts[i].committed);
+		fprintf(stderr, "# %s done\n", pts[i].point);
+	}
+	xsi_rmid_point("mq.rmid.removed");
+	xsi_rmid_point("mq.rmid.released");
+	xsi_set_point("mq.set.done");
+	notify_point("mq.notify.registering");
+	notify_point("mq.notify.cleared");
+	CHECK(tu_count_objects() == 0, "objects left: %d", tu_count_objects());
+	if (failures) {
+		fprintf(stderr, "%d failures\n", failures);
+		return 1;
+	}
+	printf("every crash point: consistent, nothing lost or duplicated, "
+	       "peers proceed\n");
+	return 0;
+}
