@@ -94,8 +94,8 @@ proc_maps_file(uint32_t pid, dev_t dev, ino_t ino)
 	char path[64], line[512];
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
 	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
+	if (!f) /* not ours to read (another user): it may well map it */
+		return errno == EACCES || errno == EPERM;
 	int found = 0;
 	while (!found && fgets(line, sizeof(line), f)) {
 		unsigned maj, min;
@@ -383,6 +383,80 @@ zipc__shm_get(int32_t key, uint64_t size, int flags)
 
 /* ---- shmat / shmdt ---------------------------------------------------- */
 
+/* Count one detach of @a (already unmapped) and destroy if it was the
+ * last of a removed segment. */
+static void
+account_detach(struct attachment *a)
+{
+	struct zipc_proc self;
+	zipc__proc_self(&self);
+	if (seg_lock(&a->obj) == 0) {
+		struct zipc_shm_ctl *c = ctl_of(&a->obj);
+		ZIPC_CRASH("shm.detach.unmapped");
+		att_add(&a->obj, &self, -1);
+		st_relaxed(&c->sm_dtime, (int64_t)time(NULL));
+		st_relaxed(&c->sm_lpid, self.pr_pid);
+		if (ld_acquire(&zipc__obj_hdr(&a->obj)->sh_state) ==
+		    ZIPC_SEG_READY)
+			maybe_destroy(&a->obj, a->id);
+		seg_unlock(&a->obj);
+	}
+	zipc__obj_close(&a->obj);
+}
+
+int
+zipc__shm_detach(const void *addr)
+{
+	struct attachment a;
+	size_t i;
+	pthread_mutex_lock(&att_mutex);
+	for (i = 0; i < n_atts; i++)
+		if (atts[i].addr == addr)
+			break;
+	if (i == n_atts) {
+		pthread_mutex_unlock(&att_mutex);
+		return -EINVAL;
+	}
+	a = atts[i];
+	atts[i] = atts[--n_atts];
+	pthread_mutex_unlock(&att_mutex);
+
+	munmap(a.addr, a.len);
+	account_detach(&a);
+	return 0;
+}
+
+/*
+ * SHM_REMAP mapped over [@addr, @addr + @len): attachments wholly inside
+ * it are gone, as the kernel closes the vmas it replaces. (A partly
+ * covered attachment stays counted once; the kernel would count its split
+ * pieces separately.)
+ */
+static void
+forget_covered(const void *addr, size_t len, const void *keep)
+{
+	uintptr_t lo = (uintptr_t)addr, hi = lo + len;
+	for (;;) {
+		struct attachment a;
+		size_t i;
+		pthread_mutex_lock(&att_mutex);
+		for (i = 0; i < n_atts; i++) {
+			uintptr_t s = (uintptr_t)atts[i].addr;
+			if (atts[i].addr != keep && s >= lo &&
+			    s + atts[i].len <= hi)
+				break;
+		}
+		if (i == n_atts) {
+			pthread_mutex_unlock(&att_mutex);
+			return;
+		}
+		a = atts[i];
+		atts[i] = atts[--n_atts];
+		pthread_mutex_unlock(&att_mutex);
+		account_detach(&a);
+	}
+}
+
 int
 zipc__shm_attach(int id, const void *addr, int flags, void **out)
 {
@@ -459,8 +533,12 @@ zipc__shm_attach(int id, const void *addr, int flags, void **out)
 	st_relaxed(&c->sm_atime, (int64_t)time(NULL));
 	st_relaxed(&c->sm_lpid, self.pr_pid);
 	seg_unlock(&o);
+	if (flags & SHM_REMAP)
+		forget_covered(p, (size_t)len, NULL);
 	if ((r = remember(p, (size_t)len, id, &o)) < 0) {
-		zipc__shm_detach(p);
+		struct attachment a = {p, (size_t)len, id, o};
+		munmap(p, (size_t)len);
+		account_detach(&a);
 		return r;
 	}
 	*out = p;
@@ -471,41 +549,6 @@ fail_unlock:
 fail:
 	zipc__obj_close(&o);
 	return r;
-}
-
-int
-zipc__shm_detach(const void *addr)
-{
-	struct attachment a;
-	size_t i;
-	pthread_mutex_lock(&att_mutex);
-	for (i = 0; i < n_atts; i++)
-		if (atts[i].addr == addr)
-			break;
-	if (i == n_atts) {
-		pthread_mutex_unlock(&att_mutex);
-		return -EINVAL;
-	}
-	a = atts[i];
-	atts[i] = atts[--n_atts];
-	pthread_mutex_unlock(&att_mutex);
-
-	munmap(a.addr, a.len);
-	struct zipc_proc self;
-	zipc__proc_self(&self);
-	if (seg_lock(&a.obj) == 0) {
-		struct zipc_shm_ctl *c = ctl_of(&a.obj);
-		ZIPC_CRASH("shm.detach.unmapped");
-		att_add(&a.obj, &self, -1);
-		st_relaxed(&c->sm_dtime, (int64_t)time(NULL));
-		st_relaxed(&c->sm_lpid, self.pr_pid);
-		if (ld_acquire(&zipc__obj_hdr(&a.obj)->sh_state) ==
-		    ZIPC_SEG_READY)
-			maybe_destroy(&a.obj, a.id);
-		seg_unlock(&a.obj);
-	}
-	zipc__obj_close(&a.obj);
-	return 0;
 }
 
 /* ---- shmctl ----------------------------------------------------------- */
