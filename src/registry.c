@@ -5,9 +5,10 @@
  * every transition under the lock; the object file "zipc.<kind>.<id>" is
  * created while the slot is CREATING and removed before the slot is FREE.
  *
- * Repair (the lock's previous holder died): a CREATING slot becomes LIVE if
- * its file is published, else FREE; a LIVE or DEST slot whose file is gone
- * becomes FREE; the counters are recomputed from the slots. Each step is
+ * Repair (the lock's previous holder died): a CREATING slot becomes FREE and
+ * its file, if any, is removed (its creator died before anyone could learn
+ * the id); a LIVE or DEST slot whose file is gone becomes FREE; temporary
+ * files of dead creators are swept; the counters are recomputed. Each step is
  * idempotent, so a repairer that dies too leaves work the next one redoes.
  */
 #include <fcntl.h>
@@ -118,6 +119,7 @@ slot_id(const struct zipc_xsi_slot *s, uint32_t idx)
 static void
 registry_repair(struct zipc_registry *rg)
 {
+	zipc__store_sweep_tmp();
 	for (int t = 0; t < ZIPC_XSI_N; t++) {
 		struct zipc_xsi_table *tab = &rg->rg_tab[t];
 		uint32_t hi = ld_relaxed(&tab->xt_hiwater);
@@ -130,10 +132,10 @@ registry_repair(struct zipc_registry *rg)
 			uint32_t st = ld_relaxed(&s->xs_state);
 			if (st == ZIPC_SLOT_FREE)
 				continue;
-			int fs = file_state(t, slot_id(s, i));
-			if (st == ZIPC_SLOT_CREATING && fs == ZIPC_SEG_READY)
-				st = ZIPC_SLOT_LIVE;
-			else if (st > ZIPC_SLOT_DEST || fs != ZIPC_SEG_READY)
+			/* A creator that died never handed the id to anyone:
+			 * roll its object back. */
+			if (st == ZIPC_SLOT_CREATING || st > ZIPC_SLOT_DEST ||
+			    file_state(t, slot_id(s, i)) != ZIPC_SEG_READY)
 				st = ZIPC_SLOT_FREE;
 			if (st == ZIPC_SLOT_FREE) {
 				char fname[64], path[4096];
@@ -244,6 +246,17 @@ zipc__xsi_get(enum zipc_xsi_type type, const struct zipc_xsi_req *req,
 				r = -EEXIST;
 			else
 				r = ops->existing(id, req->flags, arg);
+			if (r == -EIDRM) {
+				/* Its IPC_RMID was cut short by a death: finish
+				 * forgetting the key, then go on as without. */
+				struct zipc_xsi_slot *s =
+					&rg->rg_slots[type][zipc__xsi_index(id)];
+				st_relaxed(&s->xs_key, 0);
+				st_relaxed(&s->xs_state, ZIPC_SLOT_DEST);
+				id = -ENOENT;
+			}
+		}
+		if (id >= 0) {
 			registry_unlock(rg);
 			return r < 0 ? r : id;
 		}

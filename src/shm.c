@@ -180,19 +180,35 @@ att_add(const struct zipc_obj *o, const struct zipc_proc *self, int delta)
 	return -ENOMEM;
 }
 
+static int maybe_destroy(struct zipc_obj *o, int id);
+
+/*
+ * Take the segment's lock. Repair after a dead holder: drop dead
+ * attachers; if it died inside IPC_RMID (SHM_DEST set), finish it: forget
+ * the key and destroy the segment if nobody is attached. Returns 0, or
+ * -EIDRM when the repair destroyed it (the lock is then released).
+ */
 static int
-seg_lock(const struct zipc_obj *o)
+seg_lock(struct zipc_obj *o)
 {
 	int r = zipc__lock(&ctl_of(o)->sm_lock);
-	if (r == -EOWNERDEAD) {
-		att_prune(o);
-		r = 0;
+	if (r != -EOWNERDEAD)
+		return r;
+	att_prune(o);
+	struct zipc_shm_ctl *c = ctl_of(o);
+	int id = (int)ld_relaxed(&zipc__obj_hdr(o)->sh_generation);
+	if (ld_relaxed(&c->sm_perm.ip_mode) & SHM_DEST) {
+		zipc__xsi_unkey(ZIPC_XSI_SHM, id);
+		if (maybe_destroy(o, id)) {
+			zipc__unlock(&c->sm_lock);
+			return -EIDRM;
+		}
 	}
-	return r;
+	return 0;
 }
 
 static void
-seg_unlock(const struct zipc_obj *o)
+seg_unlock(struct zipc_obj *o)
 {
 	zipc__unlock(&ctl_of(o)->sm_lock);
 }
@@ -329,7 +345,8 @@ shm_create(int id, int32_t key, int flags, void *arg)
 				 ZIPC_SHM_DATA_OFF, (uint64_t)id,
 				 0600 | zipc__ipc_file_mode((uint32_t)flags),
 				 shm_init, g, &o);
-	if (r == -EFBIG || r == -ENOSPC)
+	/* No room for it (or too big to reserve): the kernel says ENOMEM. */
+	if (r == -EFBIG || r == -ENOSPC || r == -EINVAL)
 		r = -ENOMEM;
 	if (r < 0)
 		return r;
@@ -346,7 +363,9 @@ shm_existing(int id, int flags, void *arg)
 	if (r < 0)
 		return r;
 	struct zipc_shm_ctl *c = ctl_of(&o);
-	if (ld_relaxed(&c->sm_segsz) < g->size)
+	if (ld_relaxed(&c->sm_perm.ip_mode) & SHM_DEST)
+		r = -EIDRM; /* an IPC_RMID whose remover died midway */
+	else if (ld_relaxed(&c->sm_segsz) < g->size)
 		r = -EINVAL;
 	else
 		r = zipc__ipcperms(&c->sm_perm, flags);
@@ -465,7 +484,9 @@ zipc__shm_attach(int id, const void *addr, int flags, void **out)
 	int mflags = MAP_SHARED;
 	if (id < 0)
 		return -EINVAL;
-	if (want) {
+	if (addr) {
+		/* As the kernel: an address rounded down to 0 is still
+		 * a fixed mapping at 0 (refused unless privileged). */
 		if (want & (SHMLBA - 1)) {
 			if (!(flags & SHM_RND))
 				return -EINVAL;
@@ -496,15 +517,17 @@ zipc__shm_attach(int id, const void *addr, int flags, void **out)
 	struct zipc_shm_ctl *c = ctl_of(&o);
 	if ((r = zipc__ipcperms(&c->sm_perm, acc)) < 0)
 		goto fail;
-	if ((r = seg_lock(&o)) < 0)
+	if ((r = seg_lock(&o)) < 0) {
+		r = r == -EIDRM ? -EINVAL : r;
 		goto fail;
+	}
 	if (ld_acquire(&zipc__obj_hdr(&o)->sh_state) != ZIPC_SEG_READY ||
 	    maybe_destroy(&o, id)) {
 		r = -EIDRM;
 		goto fail_unlock;
 	}
 	uint64_t len = (ld_relaxed(&c->sm_segsz) + pg - 1) / pg * pg;
-	if (want && want + len < want) {
+	if (addr && want + len < want) {
 		r = -EINVAL;
 		goto fail_unlock;
 	}
@@ -514,7 +537,7 @@ zipc__shm_attach(int id, const void *addr, int flags, void **out)
 		r = errno == EEXIST ? -EINVAL : -errno;
 		goto fail_unlock;
 	}
-	if (want && !(flags & SHM_REMAP) && (uintptr_t)p != want) {
+	if (addr && !(flags & SHM_REMAP) && (uintptr_t)p != want) {
 		/* A kernel without MAP_FIXED_NOREPLACE took it as a hint. */
 		munmap(p, (size_t)len);
 		r = -EINVAL;
@@ -614,11 +637,11 @@ zipc__shm_ctl(int id, int cmd, struct shmid_ds *buf)
 		if (id < 0)
 			return id;
 		break;
-	case IPC_STAT:
-	case IPC_SET:
+	case IPC_SET: /* the kernel copies in before it looks the id up */
 		if (!buf)
 			return -EFAULT;
 		break;
+	case IPC_STAT: /* ... and copies out after: EINVAL comes first */
 	case IPC_RMID:
 	case SHM_LOCK:
 	case SHM_UNLOCK:
@@ -632,8 +655,10 @@ zipc__shm_ctl(int id, int cmd, struct shmid_ds *buf)
 	if (r < 0)
 		return r;
 	struct zipc_shm_ctl *c = ctl_of(&o);
-	if ((r = seg_lock(&o)) < 0)
+	if ((r = seg_lock(&o)) < 0) {
+		r = r == -EIDRM ? -EINVAL : r;
 		goto out;
+	}
 	if (ld_acquire(&zipc__obj_hdr(&o)->sh_state) != ZIPC_SEG_READY ||
 	    maybe_destroy(&o, id)) {
 		r = -EINVAL;
@@ -646,6 +671,10 @@ zipc__shm_ctl(int id, int cmd, struct shmid_ds *buf)
 			break;
 		/* fall through */
 	case SHM_STAT_ANY:
+		if (!buf) {
+			r = -EFAULT;
+			break;
+		}
 		fill_ds(&o, att_prune(&o), buf);
 		r = cmd == IPC_STAT ? 0 : id;
 		break;
@@ -693,7 +722,18 @@ sweep_one(int id, void *arg)
 {
 	(void)arg;
 	struct zipc_obj o;
-	if (seg_open(id, &o) < 0)
+	char fname[64], path[4096];
+	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_SHM, id);
+	int r = zipc__obj_open(fname, ZIPC_KIND_XSI_SHM, ZIPC_SHM_SIG, &o);
+	if (r == -ENOENT || r == -EIDRM) {
+		/* Its destroyer died between removing the file and freeing
+		 * the slot: finish both. */
+		if (r == -EIDRM && zipc__path(path, sizeof(path), fname) == 0)
+			unlink(path);
+		zipc__xsi_release(ZIPC_XSI_SHM, id);
+		return 0;
+	}
+	if (r < 0)
 		return 0;
 	struct zipc_shm_ctl *c = ctl_of(&o);
 	if ((ld_relaxed(&c->sm_perm.ip_mode) & SHM_DEST) &&

@@ -455,6 +455,13 @@ zipc_queue_ctl(int id, int cmd, struct msqid_ds *buf)
 	}
 	struct cached *e;
 	int r = acquire(id, &e);
+	/*
+	 * A file this process may not even open belongs to a queue whose
+	 * owner it is not (the owner always has rw on the file): the kernel
+	 * refuses IPC_SET and IPC_RMID with EPERM there, not EACCES.
+	 */
+	if (r == -EACCES && (cmd == IPC_SET || cmd == IPC_RMID))
+		return -EPERM;
 	if (r < 0)
 		return r;
 	struct zipc_queue *q = &e->q;
