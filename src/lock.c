@@ -1,25 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Robust lock: a futex word holding the owner's tid (Drepper's "mutex3"
- * with the tid in place of 1), plus the owner's start time beside it.
+ * Robust lock: Drepper's "mutex3" with the owner's identity in the word.
  *
- * Protocol. A taker CASes lk_word from 0 to its tid, then records
- * {tid, start} in lk_owner (start first, tid last with release). Unlock
- * clears lk_owner.pr_pid, then releases lk_word (xchg_release; the partner
- * is the acquire CAS of the next taker) and wakes one sleeper if the
- * WAITERS bit was set. A contender that finds the word held sleeps on it
- * with a short timeout that grows from 1 ms to 64 ms; each time it wakes
- * with the same owner it asks whether that owner still lives:
- *   - lk_owner.pr_pid == owner tid: alive iff (tid, start) is alive;
- *   - otherwise the owner died, or has not recorded itself yet: alive iff
- *     a thread with that tid exists.
- * A dead owner's word is taken over by CAS, and the taker returns
- * -EOWNERDEAD so the object's repair step runs. No kernel robust list is
- * needed (glibc owns the thread's one), and detection is exact: death is
- * read from /proc, never guessed from a timeout.
+ * Protocol. lk_word is 0 when free. A taker CASes it (acquire) from 0 to
+ * ((start hash) << 32 | tid), where start hash is a non-zero hash of its
+ * thread's start time; unlock exchanges it back to 0 (release; the partner
+ * is the next taker's acquire CAS) and makes a FUTEX_WAKE only if the
+ * WAITERS bit was set. A contender spins briefly, then sets WAITERS and
+ * sleeps on the low 32 bits with a timeout that grows from 1 ms to 64 ms;
+ * each time it wakes to the same word it asks whether the owner lives:
+ * a thread with that tid exists and its start time hashes to the high
+ * half. A dead owner's word is taken over by CAS and the taker returns
+ * -EOWNERDEAD so the object's repair runs.
+ *
+ * Because the identity is written in the same atomic step as the lock is
+ * taken, there is no window in which a live owner looks dead, and garbage
+ * in the word (a hostile or corrupt segment) names no live thread, so it
+ * is taken over instead of hanging its readers. No kernel robust list is
+ * needed (glibc owns the thread's one); death is read from /proc, exactly.
  */
 #include <errno.h>
-#include <string.h>
 #include <time.h>
 
 #include "atomic.h"
@@ -27,50 +27,58 @@
 #include "lock.h"
 #include "wait.h"
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the futex word is the low half of lk_word: little-endian only"
+#endif
+
 #define SPIN_TRIES 100
 
-static void
-record_owner(struct zipc_lock *lk, uint32_t tid)
+static uint32_t
+start_hash(uint64_t start)
 {
-	st_relaxed(&lk->lk_owner.pr_start, zipc__tid_start());
-	/* Partner: ld_acquire of pr_pid in owner_alive. */
-	st_release(&lk->lk_owner.pr_pid, tid);
+	uint64_t h = start * 0x9e3779b97f4a7c15ull;
+	uint32_t v = (uint32_t)(h >> 32);
+	return v ? v : 1;
+}
+
+static uint64_t
+my_word(void)
+{
+	return (uint64_t)start_hash(zipc__tid_start()) << 32 | zipc__tid();
+}
+
+static uint32_t *
+futex_word(struct zipc_lock *lk)
+{
+	return (uint32_t *)(void *)&lk->lk_word;
 }
 
 static int
-owner_alive(struct zipc_lock *lk, uint32_t owner)
+owner_alive(uint64_t w)
 {
-	if (ld_acquire(&lk->lk_owner.pr_pid) == owner)
-		return zipc__proc_alive(owner,
-					ld_relaxed(&lk->lk_owner.pr_start));
-	return zipc__proc_start(owner) != 0;
+	uint64_t start = zipc__proc_start((uint32_t)w & ZIPC_LOCK_TID_MASK);
+	return start && start_hash(start) == (uint32_t)(w >> 32);
 }
 
 /* Take over a word whose owner is dead; 1 on success. */
 static int
-steal(struct zipc_lock *lk, uint32_t seen, uint32_t tid)
+steal(struct zipc_lock *lk, uint64_t seen, uint64_t mine)
 {
-	uint32_t expected = seen;
-	if (!cas_acq(&lk->lk_word, &expected,
-		     tid | (seen & ZIPC_LOCK_WAITERS)))
-		return 0;
-	record_owner(lk, tid);
-	return 1;
+	uint64_t expected = seen;
+	return cas_acq(&lk->lk_word, &expected,
+		       mine | (seen & ZIPC_LOCK_WAITERS));
 }
 
 int
 zipc__trylock(struct zipc_lock *lk)
 {
-	uint32_t tid = zipc__tid();
-	uint32_t w = 0;
-	if (cas_acq(&lk->lk_word, &w, tid)) {
-		record_owner(lk, tid);
+	uint64_t mine = my_word();
+	uint64_t w = 0;
+	if (cas_acq(&lk->lk_word, &w, mine))
 		return 0;
-	}
-	uint32_t owner = w & ZIPC_LOCK_TID_MASK;
-	if (owner == tid && owner_alive(lk, owner))
+	if ((w & ~(uint64_t)ZIPC_LOCK_WAITERS) == mine)
 		return -EDEADLK;
-	if (!owner_alive(lk, owner) && steal(lk, w, tid))
+	if (!owner_alive(w) && steal(lk, w, mine))
 		return -EOWNERDEAD;
 	return -EBUSY;
 }
@@ -78,36 +86,30 @@ zipc__trylock(struct zipc_lock *lk)
 int
 zipc__lock(struct zipc_lock *lk)
 {
-	uint32_t tid = zipc__tid();
-	uint32_t w = 0;
-	if (likely(cas_acq(&lk->lk_word, &w, tid))) {
-		record_owner(lk, tid);
+	uint64_t mine = my_word();
+	uint64_t w = 0;
+	if (likely(cas_acq(&lk->lk_word, &w, mine)))
 		return 0;
-	}
+	if ((w & ~(uint64_t)ZIPC_LOCK_WAITERS) == mine)
+		return -EDEADLK;
 	for (int i = 0; i < SPIN_TRIES; i++) {
 		cpu_relax();
 		w = ld_relaxed(&lk->lk_word);
-		if (w == 0 && cas_acq(&lk->lk_word, &w, tid)) {
-			record_owner(lk, tid);
+		if (w == 0 && cas_acq(&lk->lk_word, &w, mine))
 			return 0;
-		}
 	}
 	long interval_ns = 1000000; /* 1 ms, doubling to 64 ms */
 	for (;;) {
 		w = ld_relaxed(&lk->lk_word);
 		if (w == 0) {
 			/* Others may sleep: keep WAITERS so unlock wakes. */
-			if (cas_acq(&lk->lk_word, &w, tid | ZIPC_LOCK_WAITERS)) {
-				record_owner(lk, tid);
+			if (cas_acq(&lk->lk_word, &w,
+				    mine | ZIPC_LOCK_WAITERS))
 				return 0;
-			}
 			continue;
 		}
-		uint32_t owner = w & ZIPC_LOCK_TID_MASK;
-		if (owner == tid && owner_alive(lk, owner))
-			return -EDEADLK;
 		if (!(w & ZIPC_LOCK_WAITERS)) {
-			uint32_t want = w | ZIPC_LOCK_WAITERS;
+			uint64_t want = w | ZIPC_LOCK_WAITERS;
 			if (!cas_acq(&lk->lk_word, &w, want))
 				continue;
 			w = want;
@@ -115,10 +117,10 @@ zipc__lock(struct zipc_lock *lk)
 		struct zipc_deadline dl;
 		struct timespec rel = {0, interval_ns};
 		zipc__deadline_rel(&dl, &rel);
-		int r = zipc__futex_wait(&lk->lk_word, w, &dl);
+		int r = zipc__futex_wait(futex_word(lk), (uint32_t)w, &dl);
 		if (r == -ETIMEDOUT && ld_relaxed(&lk->lk_word) == w) {
-			if (!owner_alive(lk, owner)) {
-				if (steal(lk, w, tid))
+			if (!owner_alive(w)) {
+				if (steal(lk, w, mine))
 					return -EOWNERDEAD;
 				continue;
 			}
@@ -131,18 +133,16 @@ zipc__lock(struct zipc_lock *lk)
 void
 zipc__unlock(struct zipc_lock *lk)
 {
-	st_relaxed(&lk->lk_owner.pr_pid, 0);
 	/* Partner: the acquire CAS in zipc__lock/trylock of the next taker. */
-	uint32_t w = xchg_release(&lk->lk_word, 0);
+	uint64_t w = xchg_release(&lk->lk_word, 0);
 	if (w & ZIPC_LOCK_WAITERS)
-		zipc__futex_wake(&lk->lk_word, 1);
+		zipc__futex_wake(futex_word(lk), 1);
 }
 
 void
 zipc__lock_init(struct zipc_lock *lk)
 {
-	st_relaxed(&lk->lk_owner.pr_pid, 0);
-	st_relaxed(&lk->lk_owner.pr_start, 0);
-	st_relaxed(&lk->lk_resv, 0);
+	st_relaxed(&lk->lk_resv[0], 0);
+	st_relaxed(&lk->lk_resv[1], 0);
 	st_release(&lk->lk_word, 0);
 }

@@ -11,11 +11,16 @@
 
 #include "proc.h"
 
-/* Shared layout: 24 bytes, 8-aligned. */
+/*
+ * Shared layout: 24 bytes, 8-aligned. lk_word is one 64-bit word: the low
+ * half (the futex word on little-endian machines) holds the owner's tid
+ * and the WAITERS bit, the high half a hash of the owner's start time, so
+ * who holds the lock is written in one atomic step and a recycled tid is
+ * never taken for the holder.
+ */
 struct zipc_lock {
-	uint32_t lk_word;	   /*  0 4  0 free, else owner tid | WAITERS */
-	uint32_t lk_resv;	   /*  4 4  zero */
-	struct zipc_proc lk_owner; /*  8 16 owner tid and its start time */
+	uint64_t lk_word;    /*  0 8  0 free, else start hash:tid|WAITERS */
+	uint64_t lk_resv[2]; /*  8 16 zero */
 };
 
 #define ZIPC_LOCK_WAITERS  0x80000000u
@@ -31,7 +36,7 @@ int zipc__lock(struct zipc_lock *lk);
 /* Take @lk only if free: 0, -EBUSY, or -EOWNERDEAD as above. */
 int zipc__trylock(struct zipc_lock *lk);
 void zipc__unlock(struct zipc_lock *lk);
-/* Reset a lock word found in an impossible state (repair of garbage). */
+/* Make @lk free (new objects; repair of garbage). */
 void zipc__lock_init(struct zipc_lock *lk);
 
 #endif
