@@ -90,6 +90,16 @@ done:
 	return r;
 }
 
+void
+zipc__registry_reset(void)
+{
+	pthread_mutex_lock(&reg_mutex);
+	if (reg_obj.o_base)
+		zipc__obj_close(&reg_obj);
+	reg_dir[0] = 0;
+	pthread_mutex_unlock(&reg_mutex);
+}
+
 static int
 file_state(enum zipc_xsi_type type, int id)
 {

@@ -104,6 +104,10 @@ void zipc__xsi_usage(enum zipc_xsi_type type, uint32_t *count,
 int zipc__xsi_foreach(enum zipc_xsi_type type, int dest_only,
 		      int (*fn)(int id, void *arg), void *arg);
 
+/* Drop this process's mapping of the registry (tests and fuzzing replace
+ * the file under it). */
+void zipc__registry_reset(void);
+
 /* The slot index and sequence inside an id. */
 static inline uint32_t
 zipc__xsi_index(int id)

@@ -71,6 +71,7 @@ seg_open(int id, struct zipc_obj *o)
 	if (id < 0)
 		return -EINVAL;
 	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_SHM, id);
+	o->o_base = NULL;
 	int r = zipc__obj_open(fname, ZIPC_KIND_XSI_SHM, ZIPC_SHM_SIG, o);
 	if (r == -ENOENT || r == -EIDRM)
 		return -EINVAL;
@@ -80,6 +81,8 @@ seg_open(int id, struct zipc_obj *o)
 		r = -EBADMSG; /* sizes that disagree: not one of ours */
 	if (r == 0 && zipc__obj_hdr(o)->sh_hdr_size != ZIPC_SHM_DATA_OFF)
 		r = -EBADMSG;
+	if (r == -EBADMSG && o->o_base)
+		zipc__obj_close(o);
 	if (r < 0 && r != -EBADMSG && r != -EPROTO && r != -EACCES)
 		return -EINVAL;
 	return r;
