@@ -13,12 +13,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mq/mq.h"
@@ -60,6 +62,23 @@ die(const char *what)
 	abort();
 }
 
+static char fuzz_dir[64];
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+cleanup_dir(void)
+{
+	nftw(fuzz_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 setup_dir(void)
 {
@@ -69,7 +88,9 @@ setup_dir(void)
 	char tmpl[] = "/dev/shm/zipc-fuzz.XXXXXX";
 	if (!mkdtemp(tmpl))
 		abort();
+	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s", tmpl);
 	setenv("ZIPC_DIR", tmpl, 1);
+	atexit(cleanup_dir);
 	done = 1;
 }
 
@@ -212,8 +233,11 @@ xsi_run(struct input *in)
 	int id = zipc_msgget(IPC_PRIVATE, 0600);
 	struct model md = {.n = 0};
 	struct msqid_ds ds;
-	if (id < 0 || zipc_msgctl(id, IPC_STAT, &ds) < 0)
+	if (id < 0 || zipc_msgctl(id, IPC_STAT, &ds) < 0) {
+		fprintf(stderr, "fuzz_mq: msgget/IPC_STAT %d: %s\n", id,
+			strerror(errno));
 		abort();
+	}
 	ds.msg_qbytes = take(in) * 8 + 1;
 	if (zipc_msgctl(id, IPC_SET, &ds) < 0)
 		abort();

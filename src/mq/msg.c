@@ -145,9 +145,12 @@ acquire(int id, struct cached **out)
 		*out = e;
 		return 0;
 	}
-	/* Drop dead entries nobody uses. */
+	/* Drop removed queues nobody uses (their mapping and fd). */
 	for (struct cached **pp = &cache_head; *pp;) {
 		struct cached *e = *pp;
+		if (ld_acquire(&zipc__obj_hdr(&e->q.q_obj)->sh_state) !=
+		    ZIPC_SEG_READY)
+			e->dead = 1;
 		if (e->dead && e->refs == 0) {
 			*pp = e->next;
 			zipc__obj_close(&e->q.q_obj);
@@ -503,6 +506,11 @@ zipc_queue_ctl(int id, int cmd, struct msqid_ds *buf)
 		break;
 	}
 	zipc__mq_unlock(q);
+	if (cmd == IPC_RMID && r == 0) {
+		pthread_mutex_lock(&cache_mutex);
+		e->dead = 1;
+		pthread_mutex_unlock(&cache_mutex);
+	}
 	release(e);
 	if (r >= 0 && (cmd == IPC_STAT || cmd == MSG_STAT ||
 		       cmd == MSG_STAT_ANY)) {
