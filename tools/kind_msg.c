@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zipc's view of message queues, both faces of one engine (src/mq/mq.h):
+ * XSI queues "zipc.msg.<id>" and POSIX queues in "zipc.posix-mq/". The
+ * control block is read without the queue's lock: counters may be a
+ * moment old, never torn (aligned words, single stores).
+ *
+ * Waiters. The engine counts sleepers (mq_rev/mq_sev ev_waiters) but does
+ * not record who they are, so they show as a count; sleepers map the
+ * file, so they are among the users /proc shows. A count left high with
+ * nobody alive mapping the queue means the sleepers were killed.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/msg.h>
+
+#include "atomic.h"
+#include "mq/mq.h"
+#include "posix_name.h"
+#include "registry.h"
+#include "store.h"
+#include "zipc.h"
+#include "cli.h"
+
+static const struct zipc_mq_ctl *
+ctl_of(const struct zipc_obj *o)
+{
+	return (const void *)((const char *)o->o_base +
+			      sizeof(struct zipc_seg_hdr));
+}
+
+/* Fill @z from the open queue @o. */
+static void
+fill_common(struct zobj *z, const struct zipc_obj *o)
+{
+	const struct zipc_mq_ctl *c = ctl_of(o);
+	z->key = (int32_t)ld_relaxed(&c->mq_perm.ip_key);
+	z->uid = ld_relaxed(&c->mq_perm.ip_uid);
+	z->gid = ld_relaxed(&c->mq_perm.ip_gid);
+	z->cuid = ld_relaxed(&c->mq_perm.ip_cuid);
+	z->cgid = ld_relaxed(&c->mq_perm.ip_cgid);
+	z->mode = ld_relaxed(&c->mq_perm.ip_mode) & 0777;
+	z->size = o->o_size;
+	z->msgs = ld_relaxed(&c->mq_qnum);
+	z->bytes = (int64_t)ld_relaxed(&c->mq_cbytes);
+	z->anon_waiters = ld_relaxed(&c->mq_rev.ev_waiters) +
+			  ld_relaxed(&c->mq_sev.ev_waiters);
+	z->dev = o->o_dev;
+	z->ino = o->o_ino;
+	zobj_add_lock(z, &c->mq_lock);
+	if (ld_relaxed(&c->mq_nkind) != ZIPC_MQ_NOTIFY_NONE)
+		zobj_add_user(z, ld_relaxed(&c->mq_nproc.pr_pid),
+			      ld_relaxed(&c->mq_nproc.pr_start),
+			      zipc__proc_rec_alive(&c->mq_nproc), ZR_NOTIFY);
+}
+
+struct walk {
+	int (*fn)(struct zobj *z, void *arg);
+	void *arg;
+};
+
+/* ---- XSI ------------------------------------------------------------------ */
+
+static int
+open_xsi(int id, struct zobj *z, struct zipc_obj *o)
+{
+	memset(z, 0, sizeof(*z));
+	z->kind = &zkind_msg;
+	z->id = id;
+	z->nsems = -1;
+	zipc__xsi_fname(z->fname, sizeof(z->fname), ZIPC_XSI_MSG, id);
+	return zipc__obj_open(z->fname, ZIPC_KIND_XSI_MSG, ZIPC_MQ_SIG, o);
+}
+
+static int
+one_xsi(int id, void *arg)
+{
+	struct walk *w = arg;
+	struct zobj z;
+	struct zipc_obj o;
+	int r = open_xsi(id, &z, &o);
+	if (r == -ENOENT || r == -EIDRM)
+		return 0; /* removed meanwhile, or a half-removed slot */
+	if (r < 0) {
+		z.err = -r;
+	} else {
+		fill_common(&z, &o);
+		zipc__obj_close(&o);
+	}
+	zobj_finish(&z);
+	return w->fn(&z, w->arg);
+}
+
+static int
+msg_list(int (*fn)(struct zobj *z, void *arg), void *arg)
+{
+	struct walk w = {fn, arg};
+	return zipc__xsi_foreach(ZIPC_XSI_MSG, 0, one_xsi, &w);
+}
+
+static void
+stat_common(FILE *f, const struct zipc_obj *o, int xsi)
+{
+	const struct zipc_mq_ctl *c = ctl_of(o);
+	st_line(f, xsi ? "msg_qnum" : "mq_curmsgs", "%u",
+		ld_relaxed(&c->mq_qnum));
+	st_line(f, xsi ? "msg_cbytes" : "bytes", "%llu",
+		(unsigned long long)ld_relaxed(&c->mq_cbytes));
+	if (xsi) {
+		st_line(f, "msg_qbytes", "%llu",
+			(unsigned long long)ld_relaxed(&c->mq_qbytes));
+	} else {
+		st_line(f, "mq_maxmsg", "%llu",
+			(unsigned long long)ld_relaxed(&c->mq_qbytes));
+		st_line(f, "mq_msgsize", "%llu",
+			(unsigned long long)ld_relaxed(&c->mq_msgsize));
+	}
+	st_line(f, "msg_stime", "%lld", (long long)ld_relaxed(&c->mq_stime));
+	st_line(f, "msg_rtime", "%lld", (long long)ld_relaxed(&c->mq_rtime));
+	st_line(f, "msg_ctime", "%lld", (long long)ld_relaxed(&c->mq_ctime));
+	st_line(f, "msg_lspid", "%u", ld_relaxed(&c->mq_lspid));
+	st_line(f, "msg_lrpid", "%u", ld_relaxed(&c->mq_lrpid));
+	st_line(f, "recv_waiters", "%u", ld_relaxed(&c->mq_rev.ev_waiters));
+	st_line(f, "send_waiters", "%u", ld_relaxed(&c->mq_sev.ev_waiters));
+	st_line(f, "typed_waiters", "%u", ld_relaxed(&c->mq_sel_waiters));
+	st_line(f, "watchers", "%u readable, %u writable",
+		ld_relaxed(&c->mq_rd[0].rf_watchers),
+		ld_relaxed(&c->mq_rd[1].rf_watchers));
+	if (!xsi) {
+		static const char *const nk[] = {"none", "SIGEV_SIGNAL",
+						 "SIGEV_THREAD", "SIGEV_NONE"};
+		uint32_t k = ld_relaxed(&c->mq_nkind);
+		st_line(f, "notify", "%s pid %u", k < 4 ? nk[k] : "?",
+			ld_relaxed(&c->mq_nproc.pr_pid));
+	}
+	st_line(f, "slots", "%u of %u bytes, %u free",
+		ld_relaxed(&c->mq_nslots), ld_relaxed(&c->mq_stride),
+		ld_relaxed(&c->mq_nfree));
+}
+
+static void
+msg_stat(FILE *f, const struct zobj *z)
+{
+	struct zobj t;
+	struct zipc_obj o;
+	if (open_xsi(z->id, &t, &o) < 0)
+		return;
+	stat_common(f, &o, 1);
+	zipc__obj_close(&o);
+}
+
+#define OFF(f, T, m)                                                          \
+	fprintf(f, "  %-24s %5zu %4zu\n", #m, offsetof(T, m),                 \
+		sizeof(((T *)0)->m))
+
+static void
+msg_layout(FILE *f)
+{
+	fprintf(f, "struct zipc_mq_ctl (at 64, %zu bytes; slots at %d)\n",
+		sizeof(struct zipc_mq_ctl), ZIPC_MQ_ARENA_OFF);
+	OFF(f, struct zipc_mq_ctl, mq_lock);
+	OFF(f, struct zipc_mq_ctl, mq_head);
+	OFF(f, struct zipc_mq_ctl, mq_tail);
+	OFF(f, struct zipc_mq_ctl, mq_free);
+	OFF(f, struct zipc_mq_ctl, mq_qnum);
+	OFF(f, struct zipc_mq_ctl, mq_cbytes);
+	OFF(f, struct zipc_mq_ctl, mq_qbytes);
+	OFF(f, struct zipc_mq_ctl, mq_rev);
+	OFF(f, struct zipc_mq_ctl, mq_sev);
+	OFF(f, struct zipc_mq_ctl, mq_face);
+	OFF(f, struct zipc_mq_ctl, mq_nslots);
+	OFF(f, struct zipc_mq_ctl, mq_stride);
+	OFF(f, struct zipc_mq_ctl, mq_arena);
+	OFF(f, struct zipc_mq_ctl, mq_msgsize);
+	OFF(f, struct zipc_mq_ctl, mq_perm);
+	OFF(f, struct zipc_mq_ctl, mq_stime);
+	OFF(f, struct zipc_mq_ctl, mq_lspid);
+	OFF(f, struct zipc_mq_ctl, mq_rd);
+	OFF(f, struct zipc_mq_ctl, mq_nproc);
+	OFF(f, struct zipc_mq_ctl, mq_nkind);
+	fprintf(f, "struct zipc_mq_slot: %zu bytes + payload\n",
+		sizeof(struct zipc_mq_slot));
+	fprintf(f, "  layout signature 0x%08x\n", (unsigned)ZIPC_MQ_SIG);
+}
+
+static int
+msg_remove(const struct zobj *z)
+{
+	return zipc_queue_ctl(z->id, IPC_RMID, NULL);
+}
+
+const struct zkind zkind_msg = {
+	.name = "msg",
+	.title = "XSI message queue",
+	.filter = 'q',
+	.posix = 0,
+	.sig = ZIPC_MQ_SIG,
+	.list = msg_list,
+	.stat = msg_stat,
+	.layout = msg_layout,
+	.remove = msg_remove,
+};
+
+/* ---- POSIX ------------------------------------------------------------------ */
+
+static int
+open_posix(const char *name, struct zobj *z, struct zipc_obj *o)
+{
+	memset(z, 0, sizeof(*z));
+	z->kind = &zkind_mq;
+	z->id = -1;
+	z->nsems = -1;
+	snprintf(z->name, sizeof(z->name), "%s", name);
+	int r = zipc__posix_fname(z->fname, sizeof(z->fname), ZIPC_NS_MQ,
+				  name, 0);
+	if (r < 0)
+		return r;
+	return zipc__obj_open(z->fname, ZIPC_KIND_POSIX_MQ, ZIPC_MQ_SIG, o);
+}
+
+static int
+one_posix(const char *name, void *arg)
+{
+	struct walk *w = arg;
+	struct zobj z;
+	struct zipc_obj o;
+	int r = open_posix(name, &z, &o);
+	if (r == -ENOENT || r == -EIDRM)
+		return 0;
+	if (r < 0) {
+		z.err = -r;
+		store_stat(z.fname, &z);
+	} else {
+		fill_common(&z, &o);
+		zipc__obj_close(&o);
+	}
+	zobj_finish(&z);
+	return w->fn(&z, w->arg);
+}
+
+static int
+mq_list(int (*fn)(struct zobj *z, void *arg), void *arg)
+{
+	struct walk w = {fn, arg};
+	return posix_walk("zipc.posix-mq", one_posix, &w);
+}
+
+static void
+mq_stat(FILE *f, const struct zobj *z)
+{
+	struct zobj t;
+	struct zipc_obj o;
+	if (open_posix(z->name, &t, &o) < 0)
+		return;
+	stat_common(f, &o, 0);
+	zipc__obj_close(&o);
+}
+
+static int
+mq_remove(const struct zobj *z)
+{
+	return zipc_queue_unlink(z->name);
+}
+
+const struct zkind zkind_mq = {
+	.name = "mq",
+	.title = "POSIX message queue",
+	.filter = 'q',
+	.posix = 1,
+	.sig = ZIPC_MQ_SIG,
+	.list = mq_list,
+	.stat = mq_stat,
+	.layout = msg_layout,
+	.remove = mq_remove,
+};

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zipc's view of XSI shared memory segments ("zipc.shm.<id>"): the
+ * shmid_ds fields and the attach table (src/shm.h), read without the
+ * segment's lock -- every field is a single aligned word written with one
+ * store, so a snapshot may be a moment old but never torn. Removed
+ * segments whose attachers all died are destroyed by the engine's sweep
+ * first, as the kernel would have at the last attacher's exit.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+
+#include "atomic.h"
+#include "registry.h"
+#include "shm.h"
+#include "store.h"
+#include "posix_name.h"
+#include "zipc.h"
+#include "cli.h"
+
+static const struct zipc_shm_ctl *
+ctl_of(const struct zipc_obj *o)
+{
+	return (const void *)((const char *)o->o_base +
+			      sizeof(struct zipc_seg_hdr));
+}
+
+static int
+fill(int id, struct zobj *z, struct zipc_obj *o)
+{
+	memset(z, 0, sizeof(*z));
+	z->kind = &zkind_shm;
+	z->id = id;
+	z->msgs = z->bytes = z->nsems = -1;
+	zipc__xsi_fname(z->fname, sizeof(z->fname), ZIPC_XSI_SHM, id);
+	int r = zipc__obj_open(z->fname, ZIPC_KIND_XSI_SHM, ZIPC_SHM_SIG, o);
+	if (r < 0)
+		return r;
+	const struct zipc_shm_ctl *c = ctl_of(o);
+	z->key = (int32_t)ld_relaxed(&c->sm_perm.ip_key);
+	z->uid = ld_relaxed(&c->sm_perm.ip_uid);
+	z->gid = ld_relaxed(&c->sm_perm.ip_gid);
+	z->cuid = ld_relaxed(&c->sm_perm.ip_cuid);
+	z->cgid = ld_relaxed(&c->sm_perm.ip_cgid);
+	z->mode = ld_relaxed(&c->sm_perm.ip_mode);
+	z->size = ld_relaxed(&c->sm_segsz);
+	z->removed = !!(z->mode & SHM_DEST);
+	z->dev = o->o_dev;
+	z->ino = o->o_ino;
+	for (int i = 0; i < ZIPC_SHM_ATT_MAX; i++) {
+		const struct zipc_shm_att *a = &c->sm_att[i];
+		uint32_t pid = ld_relaxed(&a->sa_proc.pr_pid);
+		if (!pid || !ld_relaxed(&a->sa_count))
+			continue;
+		zobj_add_user(z, pid, ld_relaxed(&a->sa_proc.pr_start),
+			      zipc__proc_rec_alive(&a->sa_proc), ZR_ATTACH);
+	}
+	zobj_add_lock(z, &c->sm_lock);
+	return 0;
+}
+
+struct walk {
+	int (*fn)(struct zobj *z, void *arg);
+	void *arg;
+};
+
+static int
+one(int id, void *arg)
+{
+	struct walk *w = arg;
+	struct zobj z;
+	struct zipc_obj o;
+	int r = fill(id, &z, &o);
+	if (r == -ENOENT || r == -EIDRM)
+		return 0; /* gone meanwhile */
+	if (r < 0) {
+		z.err = -r;
+	} else {
+		zipc__obj_close(&o);
+	}
+	zobj_finish(&z);
+	return w->fn(&z, w->arg);
+}
+
+static int
+shm_list(int (*fn)(struct zobj *z, void *arg), void *arg)
+{
+	struct walk w = {fn, arg};
+	zipc__shm_sweep();
+	return zipc__xsi_foreach(ZIPC_XSI_SHM, 0, one, &w);
+}
+
+static void
+shm_stat(FILE *f, const struct zobj *z)
+{
+	struct zipc_obj o;
+	struct zobj t;
+	if (fill(z->id, &t, &o) < 0)
+		return;
+	const struct zipc_shm_ctl *c = ctl_of(&o);
+	st_line(f, "shm_segsz", "%llu",
+		(unsigned long long)ld_relaxed(&c->sm_segsz));
+	uint64_t nattch = 0;
+	for (int i = 0; i < ZIPC_SHM_ATT_MAX; i++)
+		if (zipc__proc_rec_alive(&c->sm_att[i].sa_proc))
+			nattch += ld_relaxed(&c->sm_att[i].sa_count);
+	st_line(f, "shm_nattch", "%llu", (unsigned long long)nattch);
+	st_line(f, "shm_atime", "%lld", (long long)ld_relaxed(&c->sm_atime));
+	st_line(f, "shm_dtime", "%lld", (long long)ld_relaxed(&c->sm_dtime));
+	st_line(f, "shm_ctime", "%lld", (long long)ld_relaxed(&c->sm_ctime));
+	st_line(f, "shm_cpid", "%u", ld_relaxed(&c->sm_cpid));
+	st_line(f, "shm_lpid", "%u", ld_relaxed(&c->sm_lpid));
+	st_line(f, "flags", "%s%s%s",
+		(z->mode & SHM_DEST) ? "SHM_DEST " : "",
+		(z->mode & SHM_LOCKED) ? "SHM_LOCKED " : "",
+		(ld_relaxed(&c->sm_flags) & SHM_HUGETLB) ? "SHM_HUGETLB"
+							  : "");
+	st_line(f, "attach_max", "%d processes", ZIPC_SHM_ATT_MAX);
+	st_line(f, "data_offset", "%d", ZIPC_SHM_DATA_OFF);
+	zipc__obj_close(&o);
+}
+
+#define OFF(T, m)                                                             \
+	fprintf(f, "  %-24s %5zu %4zu\n", #m, offsetof(T, m),                 \
+		sizeof(((T *)0)->m))
+
+static void
+shm_layout(FILE *f)
+{
+	fprintf(f, "struct zipc_shm_ctl (at 64, %zu bytes; data at %d)\n",
+	       sizeof(struct zipc_shm_ctl), ZIPC_SHM_DATA_OFF);
+	OFF(struct zipc_shm_ctl, sm_lock);
+	OFF(struct zipc_shm_ctl, sm_perm);
+	OFF(struct zipc_shm_ctl, sm_segsz);
+	OFF(struct zipc_shm_ctl, sm_atime);
+	OFF(struct zipc_shm_ctl, sm_dtime);
+	OFF(struct zipc_shm_ctl, sm_ctime);
+	OFF(struct zipc_shm_ctl, sm_cpid);
+	OFF(struct zipc_shm_ctl, sm_lpid);
+	OFF(struct zipc_shm_ctl, sm_flags);
+	OFF(struct zipc_shm_ctl, sm_att);
+	printf("  layout signature 0x%08x\n", (unsigned)ZIPC_SHM_SIG);
+}
+
+static int
+shm_remove(const struct zobj *z)
+{
+	return zipc__shm_ctl(z->id, IPC_RMID, NULL);
+}
+
+const struct zkind zkind_shm = {
+	.name = "shm",
+	.title = "XSI shared memory segment",
+	.filter = 'm',
+	.posix = 0,
+	.sig = ZIPC_SHM_SIG,
+	.list = shm_list,
+	.stat = shm_stat,
+	.layout = shm_layout,
+	.remove = shm_remove,
+};
+
+/* ---- POSIX shared memory: plain files, no header --------------------- */
+
+static int
+one_pshm(const char *name, void *arg)
+{
+	struct walk *w = arg;
+	struct zobj z;
+	struct stat st;
+	char path[4096];
+	memset(&z, 0, sizeof(z));
+	z.kind = &zkind_pshm;
+	z.id = -1;
+	z.msgs = z.bytes = z.nsems = -1;
+	snprintf(z.name, sizeof(z.name), "%s", name);
+	if (zipc__posix_fname(z.fname, sizeof(z.fname), ZIPC_NS_SHM, name,
+			      0) < 0 ||
+	    zipc__path(path, sizeof(path), z.fname) < 0 ||
+	    stat(path, &st) < 0)
+		return 0;
+	z.uid = z.cuid = st.st_uid;
+	z.gid = z.cgid = st.st_gid;
+	z.mode = st.st_mode & 0777;
+	z.size = (uint64_t)st.st_size;
+	z.dev = st.st_dev;
+	z.ino = st.st_ino;
+	zobj_finish(&z);
+	return w->fn(&z, w->arg);
+}
+
+static int
+pshm_list(int (*fn)(struct zobj *z, void *arg), void *arg)
+{
+	struct walk w = {fn, arg};
+	return posix_walk("zipc.posix-shm", one_pshm, &w);
+}
+
+static void
+pshm_stat(FILE *f, const struct zobj *z)
+{
+	st_line(f, "st_size", "%llu", (unsigned long long)z->size);
+	st_line(f, "layout", "none: the bytes are the caller's from offset 0");
+}
+
+static void
+pshm_layout(FILE *f)
+{
+	fprintf(f, "POSIX shared memory objects carry no header.\n");
+}
+
+static int
+pshm_remove(const struct zobj *z)
+{
+	return zipc_segment_unlink(z->name);
+}
+
+const struct zkind zkind_pshm = {
+	.name = "pshm",
+	.title = "POSIX shared memory object",
+	.filter = 'm',
+	.posix = 1,
+	.sig = 0,
+	.list = pshm_list,
+	.stat = pshm_stat,
+	.layout = pshm_layout,
+	.remove = pshm_remove,
+};

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers of the zipc command: messages and exit codes, strict parsing of
+ * numbers, and who uses an object file. The last is one scan of
+ * /proc/PID/maps and /proc/PID/fd for the whole run, kept as (dev, inode,
+ * pid) triples of files on the store's device, so "zipc ls" costs one
+ * pass over the processes however many objects there are.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "lock.h"
+#include "proc.h"
+#include "store.h"
+#include "cli.h"
+
+void
+err_msg(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+long long
+parse_ll(const char *opt, const char *s, long long lo, long long hi)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 0);
+	if (errno || end == s || *end || isspace((unsigned char)*s) ||
+	    v < lo || v > hi)
+		die(EXIT_USAGE, "%s: expected a number from %lld to %lld, "
+				"not '%s'",
+		    opt, lo, hi, s);
+	return v;
+}
+
+int64_t
+parse_timeout(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	/* 1e6 s is 11 days: long enough for a shell script, and far from
+	 * int64 nanoseconds overflowing. */
+	if (errno || end == s || *end || !(v >= 0) || v > 1e6 ||
+	    isspace((unsigned char)*s))
+		die(EXIT_USAGE, "%s: expected seconds from 0 to 1000000, "
+				"not '%s'",
+		    opt, s);
+	return (int64_t)(v * 1e9);
+}
+
+unsigned
+parse_mode(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 8);
+	if (errno || end == s || *end || v > 0777 || *s == '-' ||
+	    isspace((unsigned char)*s))
+		die(EXIT_USAGE, "%s: expected an octal mode up to 0777, not '%s'",
+		    opt, s);
+	return (unsigned)v;
+}
+
+int32_t
+parse_key(const char *opt, const char *s)
+{
+	long long v = parse_ll(opt, s, INT32_MIN, UINT32_MAX);
+	if (v == 0)
+		die(EXIT_USAGE, "%s: key 0 is IPC_PRIVATE, which names no "
+				"object",
+		    opt);
+	return (int32_t)(uint32_t)(int64_t)v;
+}
+
+/* ---- users ------------------------------------------------------------- */
+
+struct mapper {
+	dev_t dev;
+	ino_t ino;
+	uint32_t pid;
+};
+
+static struct mapper *mappers;
+static size_t n_mappers, cap_mappers;
+static int scanned;
+static dev_t store_dev;
+
+static void
+add_mapper(dev_t dev, ino_t ino, uint32_t pid)
+{
+	for (size_t i = n_mappers; i-- > 0 && mappers[i].pid == pid;)
+		if (mappers[i].dev == dev && mappers[i].ino == ino)
+			return;
+	if (n_mappers == cap_mappers) {
+		size_t cap = cap_mappers ? cap_mappers * 2 : 256;
+		struct mapper *p = realloc(mappers, cap * sizeof(*p));
+		if (!p)
+			return; /* best effort: fewer users shown */
+		mappers = p;
+		cap_mappers = cap;
+	}
+	mappers[n_mappers++] = (struct mapper){dev, ino, pid};
+}
+
+static void
+scan_maps(uint32_t pid)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		unsigned long long inode;
+		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min,
+			   &inode) == 3 &&
+		    inode && makedev(maj, min) == store_dev)
+			add_mapper(store_dev, (ino_t)inode, pid);
+		while (!strchr(line, '\n') && fgets(line, sizeof(line), f))
+			;
+	}
+	fclose(f);
+}
+
+static void
+scan_fds(uint32_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		if (fstatat(dfd, e->d_name, &st, 0) == 0 &&
+		    st.st_dev == store_dev && S_ISREG(st.st_mode))
+			add_mapper(st.st_dev, st.st_ino, pid);
+	}
+	closedir(d);
+}
+
+static void
+scan(void)
+{
+	struct stat st;
+	scanned = 1;
+	if (stat(zipc__dir(), &st) < 0)
+		return;
+	store_dev = st.st_dev;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return;
+	uint32_t self = (uint32_t)getpid();
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(e->d_name, &end, 10);
+		if (*end || !pid || pid == self)
+			continue;
+		scan_maps((uint32_t)pid);
+		scan_fds((uint32_t)pid);
+	}
+	closedir(d);
+}
+
+void
+users_rescan(void)
+{
+	n_mappers = 0;
+	scanned = 0;
+}
+
+void
+zobj_add_user(struct zobj *o, uint32_t pid, uint64_t start, int alive,
+	      char role)
+{
+	if (!pid)
+		return;
+	for (int i = 0; i < o->nusers; i++) {
+		struct zuser *u = &o->users[i];
+		if (u->pid != pid || (start && u->start && u->start != start))
+			continue;
+		/* The same process twice: keep the most telling role. */
+		if (role != ZR_MAP && u->role == ZR_MAP)
+			u->role = role;
+		u->alive |= alive;
+		return;
+	}
+	if (o->nusers < ZU_MAX)
+		o->users[o->nusers++] =
+			(struct zuser){pid, start, alive, role};
+}
+
+/*
+ * The holder of a lock: the tid in the low half of lk_word. Whether it
+ * lives is judged by the tid alone: the start-time hash in the high half
+ * is the lock's private business (src/lock.c owner_alive), so a recycled
+ * tid could pass for the holder here -- only ever in what ls shows.
+ */
+void
+zobj_add_lock(struct zobj *o, const struct zipc_lock *lk)
+{
+	uint64_t w = ld_relaxed(&lk->lk_word);
+	uint32_t tid = (uint32_t)w & ZIPC_LOCK_TID_MASK;
+	if (tid)
+		zobj_add_user(o, tid, 0, zipc__proc_start(tid) != 0, ZR_LOCK);
+}
+
+void
+zobj_finish(struct zobj *o)
+{
+	if (!scanned)
+		scan();
+	if (o->ino)
+		for (size_t i = 0; i < n_mappers; i++)
+			if (mappers[i].ino == o->ino &&
+			    mappers[i].dev == o->dev)
+				zobj_add_user(o, mappers[i].pid, 0, 1,
+					      ZR_MAP);
+	o->live_users = o->dead_users = 0;
+	for (int i = 0; i < o->nusers; i++) {
+		if (o->users[i].alive)
+			o->live_users++;
+		else
+			o->dead_users++;
+	}
+	/* Sleepers counted without a pid and nobody alive mapping the
+	 * object: they were killed in their sleep. */
+	int dead = o->dead_users || (o->anon_waiters && !o->live_users);
+	o->stale = !o->err && !o->live_users && (dead || o->removed);
+}
+
+int
+store_stat(const char *fname, struct zobj *o)
+{
+	char path[4096];
+	struct stat st;
+	int r = zipc__path(path, sizeof(path), fname);
+	if (r < 0)
+		return r;
+	if (stat(path, &st) < 0)
+		return -errno;
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	return 0;
+}
+
+const char *
+user_name(uint32_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+	if (pw)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%u", uid);
+	return buf;
+}
+
+const char *
+group_name(uint32_t gid, char *buf, size_t len)
+{
+	struct group *gr = getgrgid(gid);
+	if (gr)
+		snprintf(buf, len, "%s", gr->gr_name);
+	else
+		snprintf(buf, len, "%u", gid);
+	return buf;
+}
+
+const char *
+perm_string(uint32_t mode, char *buf)
+{
+	static const char rwx[] = "rwxrwxrwx";
+	for (int i = 0; i < 9; i++)
+		buf[i] = (mode & (0400u >> i)) ? rwx[i] : '-';
+	buf[9] = 0;
+	return buf;
+}
+
+void
+st_line(FILE *f, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(f, "%-16s ", field);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
+int
+posix_walk(const char *ns, int (*fn)(const char *name, void *arg), void *arg)
+{
+	char path[4096], name[NAME_MAX + 2];
+	if (zipc__path(path, sizeof(path), ns) < 0)
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return 0; /* no such namespace yet: no objects */
+	struct dirent *e;
+	int r = 0;
+	while (!r && (e = readdir(d))) {
+		/* Dot files: ".", "..", and creators' temporaries. */
+		if (e->d_name[0] == '.' ||
+		    (e->d_type != DT_REG && e->d_type != DT_UNKNOWN))
+			continue;
+		snprintf(name, sizeof(name), "/%s", e->d_name);
+		r = fn(name, arg);
+	}
+	closedir(d);
+	return r;
+}
