@@ -35,16 +35,27 @@
  * free stack and the readiness FIFOs are all derived state.
  *
  * Waiting. Receivers wait on mq_rev ("a message was sent"), senders on
- * mq_sev ("room was made"), with the event protocol of wait.h: a waiter
- * reads the sequence and counts itself under the lock after finding it
- * must wait, and a waker bumps the sequence after its change, so no wake
- * can be lost; wakers make a FUTEX_WAKE only when a sleeper is counted.
- * Before sleeping a waiter spins for a bounded, adaptive time on the
- * sequence word alone (it does not count itself, so a waker pays no system
- * call for a spinner): a wake-up across cores costs tens of microseconds
- * on a VM, far more than a short spin. The budget doubles when spinning
- * paid off and halves when it did not, so an idle queue costs a few
- * microseconds of CPU per blocking call and then sleeps.
+ * mq_sev ("room was made"), with the event protocol of wait.h. A sleeper
+ * reads the sequence and counts itself under the queue lock after finding
+ * it must wait; a waker reads the count after its own critical section
+ * and, only if it is non-zero, bumps the sequence and makes the
+ * FUTEX_WAKE. Because counting happens under the same lock as the change,
+ * a zero count proves no sleeper can have missed the change, so the
+ * uncontended path makes no system call and does not even write the
+ * event's line. Before sleeping a waiter spins for a bounded, adaptive
+ * time on the queue's own state (message count, free slots), uncounted:
+ * a wake-up across cores costs tens of microseconds on a VM, far more
+ * than a short spin. The budget doubles when spinning paid off and halves
+ * when it did not, so an idle queue costs about a microsecond of CPU per
+ * blocking call before its caller sleeps. Every sleep is also cut into
+ * 200 ms slices after which the waiter retries (see SLICE_NS): that is
+ * how blocked peers proceed after a process dies holding the lock.
+ *
+ * Lines. The lock, the list ends and the counters share line 0 (every
+ * operation needs them under the lock anyway); what only senders write
+ * (mq_rev, msg_stime, msg_lspid) and what only receivers write (mq_sev,
+ * msg_rtime, msg_lrpid) have a line each, and the times are stored only
+ * when they change, so a busy queue does not bounce them.
  *
  * Who is woken. POSIX receivers all want the head and senders all need
  * one slot: one wake per message or per freed slot. msgrcv receivers can
@@ -657,27 +668,33 @@ now_ns(void)
 }
 
 /*
- * Spin on @ev's sequence for the adaptive budget, outside the lock and
- * uncounted. 1 if it moved (worth retrying), 0 if not.
+ * Spin for the adaptive budget, outside the lock and uncounted, watching
+ * the queue's own state word (message count for receivers, the free slot
+ * count for senders): wakers bump no sequence for spinners, so a busy
+ * queue moves no extra cache line for them. 1 if it moved, 0 if not.
  */
 static int
-spin(struct zipc_queue *q, struct zipc_event *ev, uint32_t seq)
+spin(struct zipc_queue *q, uint32_t *word, uint32_t seen)
 {
-	uint32_t budget = q->q_spin;
+	uint32_t budget = __atomic_load_n(&q->q_spin, __ATOMIC_RELAXED);
 	int64_t start = now_ns();
 	for (unsigned it = 1;; it++) {
 		cpu_relax();
-		if (ld_acquire(&ev->ev_seq) != seq) {
+		if (ld_acquire(word) != seen) {
 			if (budget < SPIN_MAX_NS)
-				q->q_spin = budget * 2 > SPIN_MAX_NS
-						    ? SPIN_MAX_NS
-						    : budget * 2;
+				__atomic_store_n(&q->q_spin,
+						 budget * 2 > SPIN_MAX_NS
+							 ? SPIN_MAX_NS
+							 : budget * 2,
+						 __ATOMIC_RELAXED);
 			return 1;
 		}
 		if ((it & 31) == 0 && now_ns() - start > budget)
 			break;
 	}
-	q->q_spin = budget / 2 < SPIN_MIN_NS ? SPIN_MIN_NS : budget / 2;
+	__atomic_store_n(&q->q_spin,
+			 budget / 2 < SPIN_MIN_NS ? SPIN_MIN_NS : budget / 2,
+			 __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -739,10 +756,11 @@ wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
 	if (!*spun) {
-		uint32_t seq = ld_relaxed(&ev->ev_seq);
+		uint32_t *word = ev == &c->mq_rev ? &c->mq_qnum : &c->mq_nfree;
+		uint32_t seen = ld_relaxed(word);
 		zipc__mq_unlock(q);
 		*spun = 1;
-		spin(q, ev, seq);
+		spin(q, word, seen);
 		return 0;
 	}
 	if (zipc__deadline_passed(dl)) {
@@ -774,6 +792,36 @@ wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 	return r == -ETIMEDOUT || r == -EINTR ? r : 0;
 }
 
+/*
+ * Wake sleepers of @ev after a change made under the lock. A sleeper
+ * counts itself under the same lock (wait_turn), so a count of zero read
+ * after our critical section means nobody can be asleep on a state older
+ * than our change: no sequence bump and no system call then, and the
+ * event's line is only read, never moved between cores.
+ */
+static inline void
+wake(struct zipc_event *ev, int n)
+{
+	if (ld_seq(&ev->ev_waiters))
+		zipc__event_signal(ev, n);
+}
+
+/* Store @v at @p only if it differs: a busy queue then writes its
+ * msqid_ds times once a second, not once a message. */
+static inline void
+st_if_changed_i64(int64_t *p, int64_t v)
+{
+	if (ld_relaxed(p) != v)
+		st_relaxed(p, v);
+}
+
+static inline void
+st_if_changed_u32(uint32_t *p, uint32_t v)
+{
+	if (ld_relaxed(p) != v)
+		st_relaxed(p, v);
+}
+
 int
 zipc__mq_send(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
 	      int flags, const struct zipc_deadline *dl)
@@ -792,17 +840,17 @@ zipc__mq_send(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
 				zipc__mq_unlock(q);
 				return r;
 			}
-			st_relaxed(&c->mq_stime, (int64_t)time(NULL));
+			st_if_changed_i64(&c->mq_stime, (int64_t)time(NULL));
 			struct zipc_proc self;
 			zipc__proc_self(&self);
-			st_relaxed(&c->mq_lspid, self.pr_pid);
+			st_if_changed_u32(&c->mq_lspid, self.pr_pid);
 			if (was == 0 && ld_relaxed(&c->mq_nkind) &&
 			    !ld_seq(&c->mq_rev.ev_waiters))
 				zipc__mq_notify_fire(q);
 			zipc__mq_ready_sync(q);
 			int all = ld_relaxed(&c->mq_sel_waiters) != 0;
 			zipc__mq_unlock(q);
-			zipc__event_signal(&c->mq_rev, all ? INT32_MAX : 1);
+			wake(&c->mq_rev, all ? INT32_MAX : 1);
 			return 0;
 		}
 		if (flags & ZIPC_MQ_NONBLOCK) {
@@ -870,15 +918,13 @@ zipc__mq_receive(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 			}
 			if (type)
 				*type = ty;
-			st_relaxed(&c->mq_rtime, (int64_t)time(NULL));
+			st_if_changed_i64(&c->mq_rtime, (int64_t)time(NULL));
 			struct zipc_proc self;
 			zipc__proc_self(&self);
-			st_relaxed(&c->mq_lrpid, self.pr_pid);
+			st_if_changed_u32(&c->mq_lrpid, self.pr_pid);
 			zipc__mq_ready_sync(q);
 			zipc__mq_unlock(q);
-			zipc__event_signal(&c->mq_sev, q->q_face == ZIPC_MQ_XSI
-								? INT32_MAX
-								: 1);
+			wake(&c->mq_sev, q->q_face == ZIPC_MQ_XSI ? INT32_MAX : 1);
 			return n;
 		}
 		if (flags & ZIPC_MQ_NONBLOCK) {

@@ -60,10 +60,17 @@ struct zipc_mq_ctl {			/* off size */
 	uint32_t mq_sel_waiters;	/*  44  4  sleeping typed receivers */
 	uint64_t mq_cbytes;		/*  48  8  bytes in messages */
 	uint64_t mq_qbytes;		/*  56  8  XSI byte limit / POSIX maxmsg */
+	/* Written by senders only (their line, so the two sides of a busy
+	 * queue do not bounce it): */
 	struct zipc_event mq_rev;	/*  64  8  receivers wait: message */
-	uint32_t mq_rresv[14];		/*  72 56 */
+	int64_t mq_stime;		/*  72  8 */
+	uint32_t mq_lspid;		/*  80  4 */
+	uint32_t mq_rresv[11];		/*  84 44 */
+	/* Written by receivers only: */
 	struct zipc_event mq_sev;	/* 128  8  senders wait: room */
-	uint32_t mq_sresv[14];		/* 136 56 */
+	int64_t mq_rtime;		/* 136  8 */
+	uint32_t mq_lrpid;		/* 144  4 */
+	uint32_t mq_sresv[11];		/* 148 44 */
 	/* Fixed at creation (validated against the file on every open). */
 	uint32_t mq_face;		/* 192  4  enum zipc_mq_face */
 	uint32_t mq_nslots;		/* 196  4 */
@@ -73,11 +80,8 @@ struct zipc_mq_ctl {			/* off size */
 	uint64_t mq_msgsize;		/* 216  8  POSIX mq_msgsize, XSI 0 */
 	/* Bookkeeping (msqid_ds). */
 	struct zipc_ipc_perm mq_perm;	/* 224 32 */
-	int64_t mq_stime;		/* 256  8 */
-	int64_t mq_rtime;		/* 264  8 */
-	int64_t mq_ctime;		/* 272  8 */
-	uint32_t mq_lspid;		/* 280  4 */
-	uint32_t mq_lrpid;		/* 284  4 */
+	int64_t mq_ctime;		/* 256  8 */
+	uint64_t mq_resv0[3];		/* 264 24 */
 	struct zipc_readyfd mq_rd[2];	/* 288 16  [0] message, [1] room */
 	/* mq_notify registration. */
 	struct zipc_proc mq_nproc;	/* 304 16  registered process */
@@ -94,7 +98,9 @@ _Static_assert(offsetof(struct zipc_mq_ctl, mq_cbytes) == 48, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_rev) == 64, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_sev) == 128, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_arena) == 208, "ABI");
-_Static_assert(offsetof(struct zipc_mq_ctl, mq_stime) == 256, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_stime) == 72, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_rtime) == 136, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_ctime) == 256, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nproc) == 304, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nvalue) == 328, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nid) == 344, "ABI");
