@@ -67,7 +67,8 @@ struct bench_xport {
 #define BENCH_XPORT_SETS(X)	\
 	X(kernel)	/* t_kernel.c: pipe fifo unix xsi-msg posix-mq */ \
 	X(sem)		/* t_sem.c: shm rings handed over by semaphores */ \
-	X(shm)		/* t_shm.c: spin-then-futex ring, cache-line floor */
+	X(shm)		/* t_shm.c: spin-then-futex ring, cache-line floor */ \
+	X(zipc)		/* t_zipc.c: zipc's queues and semaphores */
 
 #define BENCH_DECLARE_SET(set) \
 	extern const struct bench_xport *const bench_xports_##set[];
