@@ -120,10 +120,12 @@ file_state(enum zipc_xsi_type type, int id)
 	return (int)h.sh_state;
 }
 
+/* Garbage in xs_seq (a hostile registry) still gives a positive id. */
 static int
 slot_id(const struct zipc_xsi_slot *s, uint32_t idx)
 {
-	return (int)(ld_relaxed(&s->xs_seq) * ZIPC_XSI_SLOTS + idx);
+	uint32_t seq = ld_relaxed(&s->xs_seq) % (ZIPC_XSI_SEQ_MAX + 1);
+	return (int)(seq * ZIPC_XSI_SLOTS + idx % ZIPC_XSI_SLOTS);
 }
 
 static void
