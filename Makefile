@@ -1,0 +1,6 @@
+# The two commands (see README.md). Everything else is Meson.
+.PHONY: bench check
+bench:
+	scripts/bench.sh
+check:
+	scripts/check.sh
