@@ -529,7 +529,12 @@ zipc__shm_attach(int id, const void *addr, int flags, void **out)
 		r = -EIDRM;
 		goto fail_unlock;
 	}
-	uint64_t len = (ld_relaxed(&c->sm_segsz) + pg - 1) / pg * pg;
+	uint64_t unit = (ld_relaxed(&c->sm_flags) & SHM_HUGETLB) ? HUGE_2M : pg;
+	uint64_t len = (ld_relaxed(&c->sm_segsz) + unit - 1) / unit * unit;
+	if (len > o.o_size - ZIPC_SHM_DATA_OFF) {
+		r = -EBADMSG; /* sizes that disagree: not one of ours */
+		goto fail_unlock;
+	}
 	if (addr && want + len < want) {
 		r = -EINVAL;
 		goto fail_unlock;

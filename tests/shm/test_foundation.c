@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,6 +25,7 @@
 #include "atomic.h"
 #include "lock.h"
 #include "posix_name.h"
+#include "registry.h"
 #include "proc.h"
 #include "store.h"
 #include "testutil.h"
@@ -449,6 +451,88 @@ test_tmp_sweep(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+static int
+fake_create(int id, int32_t key, int flags, void *arg)
+{
+	(void)key;
+	(void)flags;
+	(void)arg;
+	char fname[64];
+	struct zipc_obj o;
+	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_MSG, id);
+	int r = zipc__obj_create(fname, ZIPC_KIND_XSI_MSG, 1, 4096, 64,
+				 (uint64_t)id, 0600, NULL, NULL, &o);
+	if (r == 0)
+		zipc__obj_close(&o);
+	return r;
+}
+
+static int
+fake_existing(int id, int flags, void *arg)
+{
+	(void)id;
+	(void)flags;
+	(void)arg;
+	return 0;
+}
+
+static void
+fake_remove(int id)
+{
+	char fname[64], path[4096];
+	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_MSG, id);
+	zipc__path(path, sizeof(path), fname);
+	unlink(path);
+	zipc__xsi_release(ZIPC_XSI_MSG, id);
+}
+
+/* ipcget's rules, the id formation and the mni limit, on a fake kind. */
+static void
+test_registry(void **state)
+{
+	(void)state;
+	static const struct zipc_xsi_ops ops = {
+		.create = fake_create,
+		.existing = fake_existing,
+	};
+	struct zipc_xsi_req req = {.key = 0x77, .flags = IPC_CREAT, .mni = 3};
+	int a = zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL), a);
+	req.flags |= IPC_EXCL;
+	assert_int_equal(zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL),
+			 -EEXIST);
+	req.flags = 0;
+	req.key = 0x78;
+	assert_int_equal(zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL),
+			 -ENOENT);
+	req.key = IPC_PRIVATE;
+	int b = zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL);
+	int c = zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL);
+	assert_true(b >= 0 && c >= 0 && b != a && c != b);
+	assert_int_equal(zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL),
+			 -ENOSPC);
+	assert_int_equal(zipc__xsi_id_at(ZIPC_XSI_MSG, zipc__xsi_index(b)), b);
+	/* A freed slot comes back with a new sequence: the old id is dead. */
+	fake_remove(b);
+	assert_int_equal(zipc__xsi_id_at(ZIPC_XSI_MSG, zipc__xsi_index(b)),
+			 -EINVAL);
+	int d = zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL);
+	assert_true(d >= 0);
+	assert_int_equal(zipc__xsi_index(d), zipc__xsi_index(b));
+	assert_true(d != b);
+	uint32_t count;
+	uint64_t pages;
+	zipc__xsi_usage(ZIPC_XSI_MSG, &count, &pages);
+	assert_int_equal(count, 3);
+	fake_remove(a);
+	fake_remove(c);
+	fake_remove(d);
+	zipc__xsi_usage(ZIPC_XSI_MSG, &count, &pages);
+	assert_int_equal(count, 0);
+	assert_int_equal(tu_count_objects(), 0);
+}
+
 int
 main(void)
 {
@@ -467,6 +551,7 @@ main(void)
 		cmocka_unit_test(test_store_objects),
 		cmocka_unit_test(test_posix_names),
 		cmocka_unit_test(test_tmp_sweep),
+		cmocka_unit_test(test_registry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

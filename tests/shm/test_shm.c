@@ -208,6 +208,17 @@ test_ctl_commands(void **state)
 	assert_int_equal(zipc_shmctl(id % 32768 + 1, SHM_STAT, &ds), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(zipc_shmctl(id, IPC_RMID, NULL), 0);
+
+	/* SHM_HUGETLB: accepted, memory in 2 MiB units, segsz as asked. */
+	id = zipc_shmget(IPC_PRIVATE, 100, SHM_HUGETLB | 0600);
+	assert_true(id >= 0);
+	char *p = zipc_shmat(id, NULL, 0);
+	assert_true(p != (void *)-1);
+	p[(2 << 20) - 1] = 1; /* the whole huge page is ours */
+	assert_int_equal(zipc_shmctl(id, IPC_STAT, &ds), 0);
+	assert_int_equal(ds.shm_segsz, 100);
+	zipc_shmdt(p);
+	assert_int_equal(zipc_shmctl(id, IPC_RMID, NULL), 0);
 }
 
 /* ---- permissions, with a second user ---------------------------------- */
