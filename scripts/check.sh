@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Build and run every test: once with -Werror, once with ASan+UBSan, plus an
+# Build and run every test: once with -Werror, once with ASan+UBSan, the
+# threaded ones with TSan, plus an
 # install check and a leak check of /dev/shm and the kernel's IPC tables.
 # Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
 set -uo pipefail
@@ -59,6 +60,22 @@ note "== build with ASan+UBSan and run every test"
 run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dc_args=-fno-sanitize-recover=all
 count_log build-asan
+
+note "== build with ThreadSanitizer and run the threaded tests"
+tsan_suite() {
+	local dir=build-tsan
+	if [ -d "$dir" ]; then
+		meson setup --reconfigure "$dir" -Db_sanitize=thread >/dev/null
+	else
+		meson setup "$dir" -Db_sanitize=thread >/dev/null
+	fi || return 1
+	ninja -C "$dir" || return 1
+	rm -f "$dir/meson-logs/testlog.json"
+	TSAN_OPTIONS=halt_on_error=1 meson test -C "$dir" --suite threads \
+		--num-processes 2 --print-errorlogs
+}
+tsan_suite
+count_log build-tsan
 
 note "== install"
 destdir=$(mktemp -d)

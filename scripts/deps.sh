@@ -13,6 +13,7 @@ command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 	ls /usr/lib/*/libasan.so.8 >/dev/null 2>&1 || need+=(libasan8)
 [ -e /usr/lib/x86_64-linux-gnu/libubsan.so.1 ] || \
 	ls /usr/lib/*/libubsan.so.1 >/dev/null 2>&1 || need+=(libubsan1)
+ls /usr/lib/*/libtsan.so.2 >/dev/null 2>&1 || need+=(libtsan2)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "deps: installing ${need[*]}" >&2
 	if [ "$(id -u)" -ne 0 ]; then
