@@ -79,6 +79,27 @@ struct cached {
 
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct cached *cache_head;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* A fork while another thread holds the cache mutex must not leave the
+ * child with a mutex nobody will ever unlock. */
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&cache_mutex);
+}
+
+static void
+fork_release(void)
+{
+	pthread_mutex_unlock(&cache_mutex);
+}
+
+static void
+register_fork(void)
+{
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+}
 
 static void
 fname_of(char *buf, size_t len, int id)
@@ -130,6 +151,7 @@ acquire(int id, struct cached **out)
 {
 	if (id < 0)
 		return -EINVAL;
+	pthread_once(&fork_once, register_fork);
 	pthread_mutex_lock(&cache_mutex);
 	for (struct cached *e = cache_head; e; e = e->next) {
 		if (e->q.q_id != id || e->dead)
