@@ -44,6 +44,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1179,6 +1180,33 @@ ts_before(const struct timespec *a, const struct timespec *b)
 	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/*
+ * A signal whose handler ran while a sleeper was in user space (queued,
+ * but between futex waits) must still fail semop with EINTR, as the
+ * kernel's sleeper, which is queued and asleep in one step, would. So the
+ * sleeper keeps signals blocked except inside the futex wait, and before
+ * each wait asks whether a signal with a handler is pending: if so it
+ * leaves with EINTR and the handler runs when the mask is restored. Only
+ * the few instructions between unblocking and entering the wait remain.
+ */
+static int
+handler_pending(const sigset_t *orig)
+{
+	sigset_t p;
+	if (sigpending(&p) < 0)
+		return 0;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (!sigismember(&p, sig) || sigismember(orig, sig))
+			continue;
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) == 0 &&
+		    ((sa.sa_flags & SA_SIGINFO) ||
+		     (sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)))
+			return 1;
+	}
+	return 0;
+}
+
 /* A free queue entry (or one a dead sleeper left): its index, or -1. */
 static int
 q_alloc(struct zipc_semset_map *m)
@@ -1352,6 +1380,9 @@ relock:
 	st_release(&q->q_node.rn_word, tid);
 	if (tid)
 		zipc__sem_rnode_link(&q->q_node);
+	sigset_t all, orig;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &orig);
 	enqueue(m, q, (int)nsops, alter);
 	set_unlock(m);
 	zipc__sem_watch(m, 1);
@@ -1364,7 +1395,14 @@ relock:
 		ts_add_ns(&until, poll);
 		if (rel && ts_before(&deadline, &until))
 			until = deadline;
-		int w = sleep_on(&q->q_state, Q_WAITING, &until);
+		int w;
+		if (handler_pending(&orig)) {
+			w = -EINTR;
+		} else {
+			pthread_sigmask(SIG_SETMASK, &orig, NULL);
+			w = sleep_on(&q->q_state, Q_WAITING, &until);
+			pthread_sigmask(SIG_BLOCK, &all, NULL);
+		}
 		if (ld_acquire(&q->q_state) == Q_DONE)
 			break;
 		if (poll < SLEEP_POLL_NS)
@@ -1389,6 +1427,7 @@ relock:
 			tx_commit(m);
 			set_unlock(m);
 			zipc__sem_watch(m, -1);
+			pthread_sigmask(SIG_SETMASK, &orig, NULL);
 			goto out;
 		}
 		set_unlock(m);
@@ -1401,6 +1440,7 @@ dequeued:
 	 * ours until this store. */
 	st_release(&q->q_state, Q_FREE);
 	zipc__sem_watch(m, -1);
+	pthread_sigmask(SIG_SETMASK, &orig, NULL);
 	goto out;
 out_unlock:
 	set_unlock(m);
