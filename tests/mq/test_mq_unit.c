@@ -498,6 +498,65 @@ test_permissions(void **state)
 	zipc_msgctl(id, IPC_RMID, NULL);
 }
 
+/* ---- threads of one process (also the TSan variant) ---------------------- */
+
+#define T_PER 20000
+
+static zipc_queue *tq;
+static long t_sum[2];
+
+static void *
+t_producer(void *arg)
+{
+	long base = (long)(intptr_t)arg * T_PER;
+	for (long i = 0; i < T_PER; i++) {
+		long v = base + i;
+		if (zipc_queue_send(tq, &v, sizeof(v), (unsigned)(i % 3), -1))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void *
+t_consumer(void *arg)
+{
+	long sum = 0, v;
+	for (long i = 0; i < T_PER; i++) {
+		if (zipc_queue_receive(tq, &v, sizeof(v), NULL, -1) !=
+		    sizeof(v))
+			return (void *)1;
+		sum += v;
+	}
+	t_sum[(intptr_t)arg] = sum;
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	(void)state;
+	struct zipc_queue_attr a = {4, sizeof(long), {0}};
+	assert_int_equal(zipc_queue_open("/thr", O_RDWR | O_CREAT, 0600, &a,
+					 &tq),
+			 0);
+	pthread_t p[2], c[2];
+	for (intptr_t i = 0; i < 2; i++) {
+		pthread_create(&c[i], NULL, t_consumer, (void *)i);
+		pthread_create(&p[i], NULL, t_producer, (void *)i);
+	}
+	for (int i = 0; i < 2; i++) {
+		void *r1, *r2;
+		pthread_join(p[i], &r1);
+		pthread_join(c[i], &r2);
+		assert_null(r1);
+		assert_null(r2);
+	}
+	long n = 2L * T_PER;
+	assert_int_equal(t_sum[0] + t_sum[1], n * (n - 1) / 2);
+	zipc_queue_close(tq);
+	assert_int_equal(zipc_queue_unlink("/thr"), 0);
+}
+
 static void
 test_no_leftovers(void **state)
 {
@@ -519,6 +578,7 @@ main(void)
 		cmocka_unit_test(test_typed_wakeups),
 		cmocka_unit_test(test_unlink_while_open),
 		cmocka_unit_test(test_permissions),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_no_leftovers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
