@@ -20,6 +20,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -54,7 +55,8 @@ struct zobj {
 	char fname[NAME_MAX + 32]; /* store-relative file */
 	int err;	  /* 0, or why the object could not be read */
 	uint32_t uid, gid, cuid, cgid, mode;
-	uint64_t size;	  /* bytes: segment size, or file size */
+	int64_t size;	  /* bytes: segment size, queue capacity; -1 n/a */
+	uint64_t fsize;	  /* bytes the object's file takes */
 	int64_t msgs;	  /* queues: messages now; else -1 */
 	int64_t bytes;	  /* queues: bytes in them; else -1 */
 	int64_t nsems;	  /* semaphore sets: count; psem: value; else -1 */
@@ -131,6 +133,12 @@ const char *user_name(uint32_t uid, char *buf, size_t len);
 const char *group_name(uint32_t gid, char *buf, size_t len);
 /* "rw-r-----" */
 const char *perm_string(uint32_t mode, char *buf);
+
+/* A bad option: "-x" or "--name" as the user typed it; exits 2. @c and
+ * @idx are what getopt_long returned for it, @opts its table. */
+void __attribute__((noreturn))
+bad_option(const char *cmd, char **argv, int c, int idx,
+	   const struct option *opts);
 
 /* ---- spec.c: which objects a command line names ------------------------ */
 

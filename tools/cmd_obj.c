@@ -100,17 +100,6 @@ filter_opt(int c, struct zfilter *f)
 	return 0;
 }
 
-static void __attribute__((noreturn))
-bad_option(const char *cmd, char **argv)
-{
-	const char *o = argv[optind - 1];
-	if (optopt && optopt != '?' && optopt < 128)
-		die(EXIT_USAGE, "%s: unknown option '-%c' (try 'zipc help')",
-		    cmd, optopt);
-	die(EXIT_USAGE, "%s: unknown option '%s' (try 'zipc help')", cmd,
-	    o ? o : "?");
-}
-
 /* ---- ls -------------------------------------------------------------------- */
 
 static const char *
@@ -183,7 +172,7 @@ row_cells(const struct zobj *z, char cells[C_N][512])
 	snprintf(cells[C_OWNER], 512, "%s", user_name(z->uid, b, sizeof(b)));
 	perm_string(z->mode, b);
 	snprintf(cells[C_PERMS], 512, "%s", b);
-	num_or_dash(cells[C_SIZE], 512, z->err ? -1 : (int64_t)z->size);
+	num_or_dash(cells[C_SIZE], 512, z->err ? -1 : z->size);
 	num_or_dash(cells[C_MSGS], 512, z->msgs);
 	num_or_dash(cells[C_BYTES], 512, z->bytes);
 	num_or_dash(cells[C_SEMS], 512, z->nsems);
@@ -308,9 +297,10 @@ print_json(const struct zlist *l)
 		printf(", \"owner\": ");
 		json_str(user_name(z->uid, b, sizeof(b)));
 		printf(", \"uid\": %u, \"gid\": %u, \"cuid\": %u, "
-		       "\"cgid\": %u, \"mode\": \"%04o\", \"size\": %llu",
-		       z->uid, z->gid, z->cuid, z->cgid, z->mode & 0777,
-		       (unsigned long long)z->size);
+		       "\"cgid\": %u, \"mode\": \"%04o\"",
+		       z->uid, z->gid, z->cuid, z->cgid, z->mode & 0777);
+		if (z->size >= 0)
+			printf(", \"size\": %lld", (long long)z->size);
 		if (z->msgs >= 0)
 			printf(", \"messages\": %lld, \"bytes\": %lld",
 			       (long long)z->msgs, (long long)z->bytes);
@@ -343,8 +333,8 @@ cmd_ls(int argc, char **argv)
 {
 	struct zfilter f = {0};
 	struct zlist l = {0};
-	int json = 0, c;
-	while ((c = getopt_long(argc, argv, "qsmh", filter_opts, NULL)) !=
+	int json = 0, c, idx = -1;
+	while ((idx = -1, c = getopt_long(argc, argv, "qsmh", filter_opts, &idx)) !=
 	       -1) {
 		if (filter_opt(c, &f))
 			continue;
@@ -355,7 +345,7 @@ cmd_ls(int argc, char **argv)
 			       "[--json]\n");
 			return 0;
 		} else
-			bad_option("ls", argv);
+			bad_option("ls", argv, c, idx, filter_opts);
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "ls: unexpected argument '%s'", argv[optind]);
@@ -448,7 +438,9 @@ print_stat(const struct zobj *z)
 	st_line(stdout, "cgid", "%u", z->cgid);
 	st_line(stdout, "mode", "%04o (%s)", z->mode & 0777,
 		perm_string(z->mode, b));
-	st_line(stdout, "size", "%llu", (unsigned long long)z->size);
+	if (z->size >= 0)
+		st_line(stdout, "size", "%lld", (long long)z->size);
+	st_line(stdout, "file_bytes", "%llu", (unsigned long long)z->fsize);
 	print_header(z);
 	if (z->err)
 		st_line(stdout, "error", "%s", strerror(z->err));
@@ -467,8 +459,8 @@ int
 cmd_stat(int argc, char **argv)
 {
 	struct zfilter f = {0};
-	int layout = 0, c;
-	while ((c = getopt_long(argc, argv, "qsmh", filter_opts, NULL)) !=
+	int layout = 0, c, idx = -1;
+	while ((idx = -1, c = getopt_long(argc, argv, "qsmh", filter_opts, &idx)) !=
 	       -1) {
 		if (filter_opt(c, &f))
 			continue;
@@ -479,7 +471,7 @@ cmd_stat(int argc, char **argv)
 			       "OBJECT\n       zipc stat --layout [OBJECT]\n");
 			return 0;
 		} else
-			bad_option("stat", argv);
+			bad_option("stat", argv, c, idx, filter_opts);
 	}
 	if (argc - optind > 1)
 		die(EXIT_USAGE, "stat: one object at a time");
@@ -522,8 +514,8 @@ int
 cmd_rm(int argc, char **argv)
 {
 	struct zfilter f = {0};
-	int stale = 0, dry = 0, c, failed = 0;
-	while ((c = getopt_long(argc, argv, "qsmnh", filter_opts, NULL)) !=
+	int stale = 0, dry = 0, c, failed = 0, idx = -1;
+	while ((idx = -1, c = getopt_long(argc, argv, "qsmnh", filter_opts, &idx)) !=
 	       -1) {
 		if (filter_opt(c, &f))
 			continue;
@@ -538,7 +530,7 @@ cmd_rm(int argc, char **argv)
 			       "[--xsi]\n");
 			return 0;
 		} else
-			bad_option("rm", argv);
+			bad_option("rm", argv, c, idx, filter_opts);
 	}
 	struct zlist l = {0};
 	if (stale) {
@@ -652,13 +644,13 @@ lim(const char *res, const char *desc, unsigned long long limit,
 int
 cmd_limits(int argc, char **argv)
 {
-	int c;
-	while ((c = getopt_long(argc, argv, "h", filter_opts, NULL)) != -1) {
+	int c, idx = -1;
+	while ((idx = -1, c = getopt_long(argc, argv, "h", filter_opts, &idx)) != -1) {
 		if (c == 'h') {
 			printf("usage: zipc limits\n");
 			return 0;
 		}
-		bad_option("limits", argv);
+		bad_option("limits", argv, c, idx, filter_opts);
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "limits: unexpected argument '%s'",

@@ -41,7 +41,11 @@ fill_common(struct zobj *z, const struct zipc_obj *o)
 	z->cuid = ld_relaxed(&c->mq_perm.ip_cuid);
 	z->cgid = ld_relaxed(&c->mq_perm.ip_cgid);
 	z->mode = ld_relaxed(&c->mq_perm.ip_mode) & 0777;
-	z->size = o->o_size;
+	z->fsize = o->o_size;
+	/* Capacity: msg_qbytes; a POSIX queue's maxmsg x msgsize. */
+	z->size = (int64_t)ld_relaxed(&c->mq_qbytes);
+	if (ld_relaxed(&c->mq_face) == ZIPC_MQ_POSIX)
+		z->size *= (int64_t)ld_relaxed(&c->mq_msgsize);
 	z->msgs = ld_relaxed(&c->mq_qnum);
 	z->bytes = (int64_t)ld_relaxed(&c->mq_cbytes);
 	z->anon_waiters = ld_relaxed(&c->mq_rev.ev_waiters) +

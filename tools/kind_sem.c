@@ -88,7 +88,7 @@ open_set(int id, struct zobj *z, struct zipc_obj *o, struct geom *g)
 	memset(z, 0, sizeof(*z));
 	z->kind = &zkind_sem;
 	z->id = id;
-	z->msgs = z->bytes = -1;
+	z->msgs = z->bytes = z->size = -1;
 	zipc__xsi_fname(z->fname, sizeof(z->fname), ZIPC_XSI_SEM, id);
 	int r = zipc__obj_open(z->fname, ZIPC_KIND_XSI_SEM, ZIPC_SEM_SIG, o);
 	if (r < 0)
@@ -108,7 +108,8 @@ fill_set(struct zobj *z, const struct zipc_obj *o, const struct geom *g)
 	z->cuid = ld_relaxed(&c->se_perm.ip_cuid);
 	z->cgid = ld_relaxed(&c->se_perm.ip_cgid);
 	z->mode = ld_relaxed(&c->se_perm.ip_mode) & 0777;
-	z->size = o->o_size;
+	z->size = -1;
+	z->fsize = o->o_size;
 	z->nsems = g->nsems;
 	z->dev = o->o_dev;
 	z->ino = o->o_ino;
@@ -267,7 +268,7 @@ open_psem(const char *name, struct zobj *z, struct zipc_obj *o)
 	memset(z, 0, sizeof(*z));
 	z->kind = &zkind_psem;
 	z->id = -1;
-	z->msgs = z->bytes = -1;
+	z->msgs = z->bytes = z->size = -1;
 	snprintf(z->name, sizeof(z->name), "%s", name);
 	int r = zipc__posix_fname(z->fname, sizeof(z->fname), ZIPC_NS_SEM,
 				  name, 0);
@@ -298,7 +299,8 @@ fill_psem(struct zobj *z, const struct zipc_obj *o)
 		z->gid = z->cgid = st.st_gid;
 		z->mode = st.st_mode & 0777;
 	}
-	z->size = o->o_size;
+	z->size = -1;
+	z->fsize = o->o_size;
 	z->nsems = ld_relaxed(&psem_of(o)->sa_value);
 	z->anon_waiters = ld_relaxed(&psem_of(o)->sa_waiters);
 	z->dev = o->o_dev;

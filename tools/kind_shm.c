@@ -46,7 +46,8 @@ fill(int id, struct zobj *z, struct zipc_obj *o)
 	z->cuid = ld_relaxed(&c->sm_perm.ip_cuid);
 	z->cgid = ld_relaxed(&c->sm_perm.ip_cgid);
 	z->mode = ld_relaxed(&c->sm_perm.ip_mode);
-	z->size = ld_relaxed(&c->sm_segsz);
+	z->size = (int64_t)ld_relaxed(&c->sm_segsz);
+	z->fsize = o->o_size;
 	z->removed = !!(z->mode & SHM_DEST);
 	z->dev = o->o_dev;
 	z->ino = o->o_ino;
@@ -185,7 +186,8 @@ one_pshm(const char *name, void *arg)
 	z.uid = z.cuid = st.st_uid;
 	z.gid = z.cgid = st.st_gid;
 	z.mode = st.st_mode & 0777;
-	z.size = (uint64_t)st.st_size;
+	z.size = (int64_t)st.st_size;
+	z.fsize = (uint64_t)st.st_blocks * 512;
 	z.dev = st.st_dev;
 	z.ino = st.st_ino;
 	zobj_finish(&z);
@@ -202,7 +204,7 @@ pshm_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 static void
 pshm_stat(FILE *f, const struct zobj *z)
 {
-	st_line(f, "st_size", "%llu", (unsigned long long)z->size);
+	st_line(f, "st_size", "%lld", (long long)z->size);
 	st_line(f, "layout", "none: the bytes are the caller's from offset 0");
 }
 

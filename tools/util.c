@@ -349,3 +349,30 @@ posix_walk(const char *ns, int (*fn)(const char *name, void *arg), void *arg)
 	closedir(d);
 	return r;
 }
+
+void
+bad_option(const char *cmd, char **argv, int c, int idx,
+	   const struct option *opts)
+{
+	const char *typed = argv[optind - 1];
+	if (c != '?' && c != ':') {
+		/* A real option, but not this command's. */
+		if (idx >= 0)
+			die(EXIT_USAGE, "%s: option '--%s' is not for this "
+					"command (try 'zipc %s --help')",
+			    cmd, opts[idx].name, cmd);
+		die(EXIT_USAGE, "%s: option '-%c' is not for this command "
+				"(try 'zipc %s --help')",
+		    cmd, c, cmd);
+	}
+	if (optopt && optopt < 128 && typed && typed[0] == '-' &&
+	    typed[1] != '-' && !strchr(typed, optopt))
+		typed = NULL; /* "-x" grouped: name the letter */
+	if (optopt && optopt < 128 && (!typed || typed[1] != '-'))
+		die(EXIT_USAGE, "%s: unknown option or missing value: '-%c' "
+				"(try 'zipc %s --help')",
+		    cmd, optopt, cmd);
+	die(EXIT_USAGE, "%s: unknown option or missing value: '%s' (try "
+			"'zipc %s --help')",
+	    cmd, typed ? typed : "?", cmd);
+}

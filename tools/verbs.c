@@ -49,14 +49,6 @@ allowed(const char *ok, int c)
 	return c != '?' && c != ':' && strchr(ok, c) != NULL;
 }
 
-static void __attribute__((noreturn))
-verb_bad(const char *verb, char **argv)
-{
-	const char *o = argv[optind - 1];
-	die(EXIT_USAGE, "%s: bad or incomplete option '%s' (try 'zipc %s "
-			"--help')",
-	    verb, o ? o : "?", verb);
-}
 
 static void
 one_object(const char *verb, int argc, char **argv)
@@ -162,11 +154,11 @@ cmd_send(int argc, char **argv)
 	long type = 1;
 	unsigned prio = 0;
 	int64_t timeout = -1;
-	int whole = 0, c, type_set = 0, prio_set = 0;
-	while ((c = getopt_long(argc, argv, "t:p:T:wh", verb_opts, NULL)) !=
+	int whole = 0, c, type_set = 0, prio_set = 0, idx = -1;
+	while ((idx = -1, c = getopt_long(argc, argv, "t:p:T:wh", verb_opts, &idx)) !=
 	       -1) {
 		if (!allowed("tpTwh", c))
-			verb_bad("send", argv);
+			bad_option("send", argv, c, idx, verb_opts);
 		switch (c) {
 		case 't':
 			type = (long)parse_ll("--type", optarg, 1, LONG_MAX);
@@ -266,11 +258,11 @@ cmd_recv(int argc, char **argv)
 	long type = 0;
 	int64_t timeout = -1;
 	long long count = 1;
-	int raw = 0, all = 0, c, type_set = 0;
-	while ((c = getopt_long(argc, argv, "t:T:c:rah", verb_opts, NULL)) !=
+	int raw = 0, all = 0, c, type_set = 0, idx = -1;
+	while ((idx = -1, c = getopt_long(argc, argv, "t:T:c:rah", verb_opts, &idx)) !=
 	       -1) {
 		if (!allowed("tTcrah", c))
-			verb_bad("recv", argv);
+			bad_option("recv", argv, c, idx, verb_opts);
 		switch (c) {
 		case 't':
 			type = (long)parse_ll("--type", optarg, LONG_MIN + 1,
@@ -344,11 +336,11 @@ sem_verb(int argc, char **argv, int post)
 	const char *verb = post ? "post" : "wait";
 	int64_t timeout = -1;
 	long long num = 0, count = 1;
-	int c, num_set = 0;
-	while ((c = getopt_long(argc, argv, "n:c:T:h", verb_opts, NULL)) !=
+	int c, num_set = 0, idx = -1;
+	while ((idx = -1, c = getopt_long(argc, argv, "n:c:T:h", verb_opts, &idx)) !=
 	       -1) {
 		if (!allowed(post ? "nch" : "nTh", c))
-			verb_bad(verb, argv);
+			bad_option(verb, argv, c, idx, verb_opts);
 		switch (c) {
 		case 'n':
 			num = parse_ll("--num", optarg, 0, 65535);
@@ -430,7 +422,7 @@ cmd_mk(int argc, char **argv)
 	unsigned mode = 0644;
 	long long qbytes = -1, maxmsg = -1, msgsize = -1, nsems = 1,
 		  value = 0, size = -1;
-	int c;
+	int c, idx = -1;
 	const char *kind = argc > 1 ? argv[1] : NULL;
 	if (kind && (!strcmp(kind, "-h") || !strcmp(kind, "--help"))) {
 		printf("usage: zipc mk msg [--key K] [--mode M] [--qbytes N]\n"
@@ -464,9 +456,9 @@ cmd_mk(int argc, char **argv)
 				"psem or pshm)",
 		    kind);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "k:", verb_opts, NULL)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "k:", verb_opts, &idx)) != -1) {
 		if (!allowed(ok, c))
-			verb_bad("mk", argv);
+			bad_option("mk", argv, c, idx, verb_opts);
 		switch (c) {
 		case 'k': key = parse_key("--key", optarg); break;
 		case 'M': mode = parse_mode("--mode", optarg); break;

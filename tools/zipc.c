@@ -8,6 +8,7 @@
  * Exit status, as util-linux: 0 success, 1 failure, 2 usage. Every
  * message is one line on stderr that names the problem.
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,10 +56,9 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	opterr = 0; /* every message is ours, one line */
+	if (argc < 2)
+		die(EXIT_USAGE, "no command (try 'zipc help')");
 	const char *c = argv[1];
 	if (!strcmp(c, "help") || !strcmp(c, "--help") || !strcmp(c, "-h")) {
 		usage(stdout);
