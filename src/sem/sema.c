@@ -207,6 +207,7 @@ sema_wait_slow(struct zipc_sema *s, clockid_t clock,
 	fetch_add_seq(&s->sa_waiters, 1);
 	ZIPC_CRASH("sema.wait.counted");
 	int r = 0;
+	long slice_ns = 10000000L;
 	for (;;) {
 		if (try_take(s))
 			break;
@@ -214,8 +215,27 @@ sema_wait_slow(struct zipc_sema *s, clockid_t clock,
 			r = -ETIMEDOUT;
 			break;
 		}
-		long k = syscall(SYS_futex, &s->sa_value, op, 0, abs, NULL,
+		/* A poster killed between its CAS and its FUTEX_WAKE leaves
+		 * us unwoken: sleep in slices (10 ms doubling to 1 s) and
+		 * look again, so a waiter always proceeds. */
+		const struct timespec *t = abs;
+		struct timespec slice;
+		if (clock == CLOCK_MONOTONIC) {
+			clock_gettime(CLOCK_MONOTONIC, &slice);
+			slice.tv_nsec += slice_ns;
+			slice.tv_sec += slice.tv_nsec / 1000000000;
+			slice.tv_nsec %= 1000000000;
+			if (slice.tv_sec < abs->tv_sec ||
+			    (slice.tv_sec == abs->tv_sec &&
+			     slice.tv_nsec < abs->tv_nsec))
+				t = &slice;
+			if (slice_ns < 1000000000L)
+				slice_ns *= 2;
+		}
+		long k = syscall(SYS_futex, &s->sa_value, op, 0, t, NULL,
 				 FUTEX_BITSET_MATCH_ANY);
+		if (k < 0 && errno == ETIMEDOUT && t != abs)
+			continue;
 		if (k < 0 && errno == ETIMEDOUT) {
 			r = try_take(s) ? 0 : -ETIMEDOUT;
 			break;

@@ -1125,6 +1125,26 @@ sem_existing(int id, int flags, void *arg)
 	return zipc__ipcperms(&c->se_perm, flags);
 }
 
+/* A removal interrupted between the file and the registry slot leaves a
+ * slot held for nothing: free it (semget and IPC_INFO sweep). */
+static int
+sweep_one(int id, void *arg)
+{
+	(void)arg;
+	char fname[64], path[4096];
+	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_SEM, id);
+	if (zipc__path(path, sizeof(path), fname) == 0 &&
+	    access(path, F_OK) < 0 && errno == ENOENT)
+		zipc__xsi_release(ZIPC_XSI_SEM, id);
+	return 0;
+}
+
+static void
+sweep(void)
+{
+	zipc__xsi_foreach(ZIPC_XSI_SEM, 1, sweep_one, NULL);
+}
+
 int
 zipc__semget(int32_t key, int nsems, int flags)
 {
@@ -1145,6 +1165,7 @@ zipc__semget(int32_t key, int nsems, int flags)
 		.pages = (uint32_t)nsems,
 		.pages_limit = g.lim.semmns,
 	};
+	sweep();
 	return zipc__xsi_get(ZIPC_XSI_SEM, &req, &ops, &g);
 }
 
@@ -1584,6 +1605,7 @@ ctl_info(int cmd, struct seminfo *si)
 	if (!si)
 		return -EFAULT;
 	read_limits(&l);
+	sweep();
 	zipc__xsi_usage(ZIPC_XSI_SEM, &count, &sems);
 	memset(si, 0, sizeof(*si));
 	si->semmni = (int)l.semmni;
