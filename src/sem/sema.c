@@ -263,12 +263,14 @@ sema_wait(struct zipc_sema *s, clockid_t clock, const struct timespec *abs,
 {
 	if (unlikely(!sema_valid(s)))
 		return -EINVAL;
+	/* glibc (2.36, checked here) refuses a bad tv_nsec before trying,
+	 * even when the semaphore could be taken. */
+	if (check_ts && (!abs || !ts_ok(abs)))
+		return -EINVAL;
 	if (likely(try_take(s))) {
 		rf_check(s);
 		return 0;
 	}
-	if (check_ts && (!abs || !ts_ok(abs)))
-		return -EINVAL;
 	int r = sema_wait_slow(s, clock, abs);
 	if (r == 0)
 		rf_check(s);
