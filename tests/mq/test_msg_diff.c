@@ -194,7 +194,31 @@ op_errors(void)
 	struct msqid_ds ds;
 	long kr, zr;
 	int ke;
-	switch (tu_rand_below(9)) {
+	switch (tu_rand_below(11)) {
+	case 9: { /* IPC_INFO: the limits (the index returned differs) */
+		struct msginfo a, b;
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		kr = msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&a) >= 0;
+		zr = zipc_msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&b) >=
+		     0;
+		same(kr, 0, zr, 0, "IPC_INFO");
+		if (memcmp(&a, &b, sizeof(a)) != 0)
+			FAIL("IPC_INFO: msgmax %d/%d msgmnb %d/%d msgmni %d/%d "
+			     "msgpool %d/%d msgmap %d/%d msgtql %d/%d",
+			     a.msgmax, b.msgmax, a.msgmnb, b.msgmnb, a.msgmni,
+			     b.msgmni, a.msgpool, b.msgpool, a.msgmap,
+			     b.msgmap, a.msgtql, b.msgtql);
+		break;
+	}
+	case 10: /* MSG_STAT of an index nobody uses */
+		errno = 0;
+		kr = msgctl(32767, MSG_STAT, &ds);
+		ke = errno;
+		errno = 0;
+		zr = zipc_msgctl(32767, MSG_STAT, &ds);
+		same(kr, ke, zr, errno, "MSG_STAT unused index");
+		break;
 	case 0: /* a removed or never made id */
 		errno = 0;
 		kr = msgsnd(kq + 32768 * 7, &m, 1, IPC_NOWAIT);
