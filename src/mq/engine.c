@@ -83,6 +83,7 @@
 #define SPIN_MIN_NS 1000
 #define SPIN_MAX_NS 60000
 #define SPIN_INIT_NS 20000
+#define SPIN_PROBE 32 /* with spinning off, still probe once in this many */
 
 static inline struct zipc_mq_slot *
 slot_at(const struct zipc_queue *q, uint32_t i1)
@@ -677,6 +678,8 @@ static int
 spin(struct zipc_queue *q, uint32_t *word, uint32_t seen)
 {
 	uint32_t budget = __atomic_load_n(&q->q_spin, __ATOMIC_RELAXED);
+	if (budget < SPIN_MIN_NS)
+		budget = SPIN_MIN_NS; /* a probe */
 	int64_t start = now_ns();
 	for (unsigned it = 1;; it++) {
 		cpu_relax();
@@ -692,8 +695,13 @@ spin(struct zipc_queue *q, uint32_t *word, uint32_t seen)
 		if ((it & 31) == 0 && now_ns() - start > budget)
 			break;
 	}
-	__atomic_store_n(&q->q_spin,
-			 budget / 2 < SPIN_MIN_NS ? SPIN_MIN_NS : budget / 2,
+	/*
+	 * Below the minimum, spinning is switched off: when the peer shares
+	 * this CPU (a loaded machine) a spin can never succeed and only
+	 * delays the peer. wait_turn still probes now and then to notice
+	 * when spinning pays again.
+	 */
+	__atomic_store_n(&q->q_spin, budget / 2 < SPIN_MIN_NS ? 0 : budget / 2,
 			 __ATOMIC_RELAXED);
 	return 0;
 }
@@ -755,6 +763,9 @@ wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 	  int flags, const struct zipc_deadline *dl, int *spun)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
+	if (!*spun && !__atomic_load_n(&q->q_spin, __ATOMIC_RELAXED) &&
+	    __atomic_add_fetch(&q->q_probe, 1, __ATOMIC_RELAXED) % SPIN_PROBE)
+		*spun = 1; /* spinning is off: straight to sleep */
 	if (!*spun) {
 		uint32_t *word = ev == &c->mq_rev ? &c->mq_qnum : &c->mq_nfree;
 		uint32_t seen = ld_relaxed(word);

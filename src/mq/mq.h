@@ -127,7 +127,8 @@ struct zipc_queue {
 	uint64_t q_msgsize;
 	int q_oflag;	 /* POSIX: O_ACCMODE | O_NONBLOCK of this handle */
 	int q_id;	 /* XSI id, or -1 */
-	uint32_t q_spin; /* adaptive spin budget (iterations) */
+	uint32_t q_spin;  /* adaptive spin budget (ns); 0: off */
+	uint32_t q_probe; /* waits since spinning went off */
 	char q_fifo[2][80]; /* readiness FIFO names (store-relative) */
 };
 
