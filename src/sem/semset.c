@@ -587,6 +587,10 @@ static int
 q_try(struct zipc_semset_map *m, struct zipc_sem_q *q)
 {
 	int blocking = 0;
+	/* The entry is shared memory a peer could have scribbled on. */
+	for (int i = 0; i < q_nsops(q); i++)
+		if (ld_relaxed(&q->q_ops[i].sb_num) >= m->nsems)
+			return -EINVAL;
 	int r = perform(m, q->q_ops, q_nsops(q),
 			undo_at(m, ld_relaxed(&q->q_undo)),
 			ld_relaxed(&q->q_proc.pr_pid), &blocking);
