@@ -403,6 +403,7 @@ repair(struct zipc_queue *q)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
 	walk(q, 1);
+	ZIPC_CRASH("mq.repair.walked");
 	/* A registration whose process died dies with it. */
 	if (ld_relaxed(&c->mq_nkind) != ZIPC_MQ_NOTIFY_NONE &&
 	    !zipc__proc_rec_alive(&c->mq_nproc)) {

@@ -185,6 +185,32 @@ engine_point(const char *point, int op, int committed)
 	zipc_queue_unlink(QNAME);
 }
 
+/* A repairer that dies in the middle of its repair: the next one redoes
+ * it. The first crasher leaves a linked message and a dead lock owner;
+ * the second dies inside the repair its receive triggers. */
+static void
+repair_point(void)
+{
+	const char *point = "mq.repair.walked";
+	zipc_queue *q = open_q(4);
+	char got[16];
+	zipc_queue_send(q, "A", 1, 0, 0);
+	struct crash_arg a = {"mq.send.linked", 0};
+	pid_t c = tu_fork(crasher, &a);
+	int st = tu_wait(c, 10000);
+	CHECK(st == ZIPC_CRASH_EXIT, "%s: first crasher exit %d", point, st);
+	struct crash_arg b = {point, 1};
+	c = tu_fork(crasher, &b);
+	st = tu_wait(c, 10000);
+	CHECK(st == ZIPC_CRASH_EXIT, "%s: repairer exit %d", point, st);
+	CHECK(consistent(q) == 0, "%s: inconsistent", point);
+	drain(q, got, 8);
+	CHECK(strcmp(got, "AX") == 0, "%s: holds \"%s\", want \"AX\"",
+	      point, got);
+	zipc_queue_close(q);
+	zipc_queue_unlink(QNAME);
+}
+
 /* ---- XSI removal and IPC_SET ------------------------------------------ */
 
 static int xsi_id;
@@ -327,6 +353,7 @@ main(void)
 		engine_point(pts[i].point, pts[i].op, pts[i].committed);
 		fprintf(stderr, "# %s done\n", pts[i].point);
 	}
+	repair_point();
 	xsi_rmid_point("mq.rmid.removed");
 	xsi_rmid_point("mq.rmid.released");
 	xsi_set_point("mq.set.done");
