@@ -46,7 +46,7 @@
  * time on the queue's own state (message count, free slots), uncounted:
  * a wake-up across cores costs tens of microseconds on a VM, far more
  * than a short spin. The budget doubles when spinning paid off and halves
- * when it did not, down to "off" (then one wait in 32 probes with a 1 us
+ * when it did not, down to "off" (then one wait in 32 probes with an 8 us
  * spin), so an idle queue, or a peer that shares our CPU on a loaded
  * machine, costs next to nothing. Every sleep is also cut into
  * 200 ms slices after which the waiter retries (see SLICE_NS): that is
@@ -85,6 +85,7 @@
 #define SPIN_MAX_NS 60000
 #define SPIN_INIT_NS 20000
 #define SPIN_PROBE 32 /* with spinning off, still probe once in this many */
+#define SPIN_PROBE_NS 8000 /* long enough for a cross-core round trip */
 
 static inline struct zipc_mq_slot *
 slot_at(const struct zipc_queue *q, uint32_t i1)
@@ -681,7 +682,7 @@ spin(struct zipc_queue *q, uint32_t *word, uint32_t seen)
 {
 	uint32_t budget = __atomic_load_n(&q->q_spin, __ATOMIC_RELAXED);
 	if (budget < SPIN_MIN_NS)
-		budget = SPIN_MIN_NS; /* a probe */
+		budget = SPIN_PROBE_NS; /* a probe */
 	int64_t start = now_ns();
 	for (unsigned it = 1;; it++) {
 		cpu_relax();
