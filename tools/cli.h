@@ -19,6 +19,7 @@
 #define ZIPC_CLI_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -90,10 +91,26 @@ struct zkind {
 	int (*remove)(const struct zobj *o);
 };
 
+/* A kind's list() walking its objects for @fn. */
+struct zwalk {
+	int (*fn)(struct zobj *z, void *arg);
+	void *arg;
+};
+
+/* One line of a --layout table: field, offset, size. */
+#define ZOFF(f, T, m)                                                         \
+	fprintf(f, "  %-24s %5zu %4zu\n", #m, offsetof(T, m),                \
+		sizeof(((T *)0)->m))
+
 extern const struct zkind zkind_shm, zkind_msg, zkind_sem;
 extern const struct zkind zkind_pshm, zkind_mq, zkind_psem;
 extern const struct zkind *const zkinds[];
 extern const char *prog;
+
+/* The whole command, as main() runs it (zipc.c). */
+int zipc_cli_main(int argc, char **argv);
+/* How die() leaves: exit, unless a test harness says otherwise. */
+extern void (*zipc_cli_exit)(int code);
 
 /* ---- util.c ------------------------------------------------------------ */
 

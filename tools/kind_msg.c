@@ -24,7 +24,7 @@
 #include "cli.h"
 
 static const struct zipc_mq_ctl *
-ctl_of(const struct zipc_obj *o)
+mq_ctl(const struct zipc_obj *o)
 {
 	return (const void *)((const char *)o->o_base +
 			      sizeof(struct zipc_seg_hdr));
@@ -34,7 +34,7 @@ ctl_of(const struct zipc_obj *o)
 static void
 fill_common(struct zobj *z, const struct zipc_obj *o)
 {
-	const struct zipc_mq_ctl *c = ctl_of(o);
+	const struct zipc_mq_ctl *c = mq_ctl(o);
 	z->key = (int32_t)ld_relaxed(&c->mq_perm.ip_key);
 	z->uid = ld_relaxed(&c->mq_perm.ip_uid);
 	z->gid = ld_relaxed(&c->mq_perm.ip_gid);
@@ -59,11 +59,6 @@ fill_common(struct zobj *z, const struct zipc_obj *o)
 			      zipc__proc_rec_alive(&c->mq_nproc), ZR_NOTIFY);
 }
 
-struct walk {
-	int (*fn)(struct zobj *z, void *arg);
-	void *arg;
-};
-
 /* ---- XSI ------------------------------------------------------------------ */
 
 static int
@@ -80,7 +75,7 @@ open_xsi(int id, struct zobj *z, struct zipc_obj *o)
 static int
 one_xsi(int id, void *arg)
 {
-	struct walk *w = arg;
+	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	int r = open_xsi(id, &z, &o);
@@ -99,14 +94,14 @@ one_xsi(int id, void *arg)
 static int
 msg_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct walk w = {fn, arg};
+	struct zwalk w = {fn, arg};
 	return zipc__xsi_foreach(ZIPC_XSI_MSG, 0, one_xsi, &w);
 }
 
 static void
 stat_common(FILE *f, const struct zipc_obj *o, int xsi)
 {
-	const struct zipc_mq_ctl *c = ctl_of(o);
+	const struct zipc_mq_ctl *c = mq_ctl(o);
 	st_line(f, xsi ? "msg_qnum" : "mq_curmsgs", "%u",
 		ld_relaxed(&c->mq_qnum));
 	st_line(f, xsi ? "msg_cbytes" : "bytes", "%llu",
@@ -154,35 +149,31 @@ msg_stat(FILE *f, const struct zobj *z)
 	zipc__obj_close(&o);
 }
 
-#define OFF(f, T, m)                                                          \
-	fprintf(f, "  %-24s %5zu %4zu\n", #m, offsetof(T, m),                 \
-		sizeof(((T *)0)->m))
-
 static void
 msg_layout(FILE *f)
 {
 	fprintf(f, "struct zipc_mq_ctl (at 64, %zu bytes; slots at %d)\n",
 		sizeof(struct zipc_mq_ctl), ZIPC_MQ_ARENA_OFF);
-	OFF(f, struct zipc_mq_ctl, mq_lock);
-	OFF(f, struct zipc_mq_ctl, mq_head);
-	OFF(f, struct zipc_mq_ctl, mq_tail);
-	OFF(f, struct zipc_mq_ctl, mq_free);
-	OFF(f, struct zipc_mq_ctl, mq_qnum);
-	OFF(f, struct zipc_mq_ctl, mq_cbytes);
-	OFF(f, struct zipc_mq_ctl, mq_qbytes);
-	OFF(f, struct zipc_mq_ctl, mq_rev);
-	OFF(f, struct zipc_mq_ctl, mq_sev);
-	OFF(f, struct zipc_mq_ctl, mq_face);
-	OFF(f, struct zipc_mq_ctl, mq_nslots);
-	OFF(f, struct zipc_mq_ctl, mq_stride);
-	OFF(f, struct zipc_mq_ctl, mq_arena);
-	OFF(f, struct zipc_mq_ctl, mq_msgsize);
-	OFF(f, struct zipc_mq_ctl, mq_perm);
-	OFF(f, struct zipc_mq_ctl, mq_stime);
-	OFF(f, struct zipc_mq_ctl, mq_lspid);
-	OFF(f, struct zipc_mq_ctl, mq_rd);
-	OFF(f, struct zipc_mq_ctl, mq_nproc);
-	OFF(f, struct zipc_mq_ctl, mq_nkind);
+	ZOFF(f, struct zipc_mq_ctl, mq_lock);
+	ZOFF(f, struct zipc_mq_ctl, mq_head);
+	ZOFF(f, struct zipc_mq_ctl, mq_tail);
+	ZOFF(f, struct zipc_mq_ctl, mq_free);
+	ZOFF(f, struct zipc_mq_ctl, mq_qnum);
+	ZOFF(f, struct zipc_mq_ctl, mq_cbytes);
+	ZOFF(f, struct zipc_mq_ctl, mq_qbytes);
+	ZOFF(f, struct zipc_mq_ctl, mq_rev);
+	ZOFF(f, struct zipc_mq_ctl, mq_sev);
+	ZOFF(f, struct zipc_mq_ctl, mq_face);
+	ZOFF(f, struct zipc_mq_ctl, mq_nslots);
+	ZOFF(f, struct zipc_mq_ctl, mq_stride);
+	ZOFF(f, struct zipc_mq_ctl, mq_arena);
+	ZOFF(f, struct zipc_mq_ctl, mq_msgsize);
+	ZOFF(f, struct zipc_mq_ctl, mq_perm);
+	ZOFF(f, struct zipc_mq_ctl, mq_stime);
+	ZOFF(f, struct zipc_mq_ctl, mq_lspid);
+	ZOFF(f, struct zipc_mq_ctl, mq_rd);
+	ZOFF(f, struct zipc_mq_ctl, mq_nproc);
+	ZOFF(f, struct zipc_mq_ctl, mq_nkind);
 	fprintf(f, "struct zipc_mq_slot: %zu bytes + payload\n",
 		sizeof(struct zipc_mq_slot));
 	fprintf(f, "  layout signature 0x%08x\n", (unsigned)ZIPC_MQ_SIG);
@@ -226,7 +217,7 @@ open_posix(const char *name, struct zobj *z, struct zipc_obj *o)
 static int
 one_posix(const char *name, void *arg)
 {
-	struct walk *w = arg;
+	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	int r = open_posix(name, &z, &o);
@@ -246,7 +237,7 @@ one_posix(const char *name, void *arg)
 static int
 mq_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct walk w = {fn, arg};
+	struct zwalk w = {fn, arg};
 	return posix_walk("zipc.posix-mq", one_posix, &w);
 }
 

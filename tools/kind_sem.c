@@ -21,7 +21,7 @@
 #include "cli.h"
 
 static const struct zipc_semset_ctl *
-ctl_of(const struct zipc_obj *o)
+set_ctl(const struct zipc_obj *o)
 {
 	return (const void *)((const char *)o->o_base +
 			      sizeof(struct zipc_seg_hdr));
@@ -36,7 +36,7 @@ struct geom {
 static int
 geom(const struct zipc_obj *o, struct geom *g)
 {
-	const struct zipc_semset_ctl *c = ctl_of(o);
+	const struct zipc_semset_ctl *c = set_ctl(o);
 	g->nsems = ld_relaxed(&c->se_nsems);
 	g->nundo = ld_relaxed(&c->se_nundo);
 	g->undo_size = ld_relaxed(&c->se_undo_size);
@@ -75,11 +75,6 @@ q_at(const struct zipc_obj *o, const struct geom *g, uint32_t i)
 	return (const void *)((const char *)o->o_base + g->q_off + 256 * i);
 }
 
-struct walk {
-	int (*fn)(struct zobj *z, void *arg);
-	void *arg;
-};
-
 /* ---- XSI sets --------------------------------------------------------- */
 
 static int
@@ -101,7 +96,7 @@ open_set(int id, struct zobj *z, struct zipc_obj *o, struct geom *g)
 static void
 fill_set(struct zobj *z, const struct zipc_obj *o, const struct geom *g)
 {
-	const struct zipc_semset_ctl *c = ctl_of(o);
+	const struct zipc_semset_ctl *c = set_ctl(o);
 	z->key = (int32_t)ld_relaxed(&c->se_perm.ip_key);
 	z->uid = ld_relaxed(&c->se_perm.ip_uid);
 	z->gid = ld_relaxed(&c->se_perm.ip_gid);
@@ -133,7 +128,7 @@ fill_set(struct zobj *z, const struct zipc_obj *o, const struct geom *g)
 static int
 one_set(int id, void *arg)
 {
-	struct walk *w = arg;
+	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	struct geom g;
@@ -153,7 +148,7 @@ one_set(int id, void *arg)
 static int
 sem_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct walk w = {fn, arg};
+	struct zwalk w = {fn, arg};
 	return zipc__xsi_foreach(ZIPC_XSI_SEM, 0, one_set, &w);
 }
 
@@ -165,7 +160,7 @@ sem_stat(FILE *f, const struct zobj *z)
 	struct geom g;
 	if (open_set(z->id, &t, &o, &g) < 0)
 		return;
-	const struct zipc_semset_ctl *c = ctl_of(&o);
+	const struct zipc_semset_ctl *c = set_ctl(&o);
 	st_line(f, "sem_nsems", "%u", g.nsems);
 	st_line(f, "sem_otime", "%lld", (long long)ld_relaxed(&c->se_otime));
 	st_line(f, "sem_ctime", "%lld", (long long)ld_relaxed(&c->se_ctime));
@@ -198,28 +193,24 @@ sem_stat(FILE *f, const struct zobj *z)
 	zipc__obj_close(&o);
 }
 
-#define OFF(f, T, m)                                                          \
-	fprintf(f, "  %-24s %5zu %4zu\n", #m, offsetof(T, m),                 \
-		sizeof(((T *)0)->m))
-
 static void
 sem_layout(FILE *f)
 {
 	fprintf(f, "struct zipc_semset_ctl (at 64, %zu bytes)\n",
 		sizeof(struct zipc_semset_ctl));
-	OFF(f, struct zipc_semset_ctl, se_lock);
-	OFF(f, struct zipc_semset_ctl, se_log_n);
-	OFF(f, struct zipc_semset_ctl, se_perm);
-	OFF(f, struct zipc_semset_ctl, se_otime);
-	OFF(f, struct zipc_semset_ctl, se_ctime);
-	OFF(f, struct zipc_semset_ctl, se_nsems);
-	OFF(f, struct zipc_semset_ctl, se_nundo);
-	OFF(f, struct zipc_semset_ctl, se_undo_size);
-	OFF(f, struct zipc_semset_ctl, se_q_hi);
-	OFF(f, struct zipc_semset_ctl, se_sems_off);
-	OFF(f, struct zipc_semset_ctl, se_undo_off);
-	OFF(f, struct zipc_semset_ctl, se_q_off);
-	OFF(f, struct zipc_semset_ctl, se_log_off);
+	ZOFF(f, struct zipc_semset_ctl, se_lock);
+	ZOFF(f, struct zipc_semset_ctl, se_log_n);
+	ZOFF(f, struct zipc_semset_ctl, se_perm);
+	ZOFF(f, struct zipc_semset_ctl, se_otime);
+	ZOFF(f, struct zipc_semset_ctl, se_ctime);
+	ZOFF(f, struct zipc_semset_ctl, se_nsems);
+	ZOFF(f, struct zipc_semset_ctl, se_nundo);
+	ZOFF(f, struct zipc_semset_ctl, se_undo_size);
+	ZOFF(f, struct zipc_semset_ctl, se_q_hi);
+	ZOFF(f, struct zipc_semset_ctl, se_sems_off);
+	ZOFF(f, struct zipc_semset_ctl, se_undo_off);
+	ZOFF(f, struct zipc_semset_ctl, se_q_off);
+	ZOFF(f, struct zipc_semset_ctl, se_log_off);
 	fprintf(f, "struct zipc_sem %zu, zipc_sem_undo %zu + 4/sem, "
 		   "zipc_sem_q %zu bytes\n",
 		sizeof(struct zipc_sem), sizeof(struct zipc_sem_undo),
@@ -310,7 +301,7 @@ fill_psem(struct zobj *z, const struct zipc_obj *o)
 static int
 one_psem(const char *name, void *arg)
 {
-	struct walk *w = arg;
+	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	int r = open_psem(name, &z, &o);
@@ -330,7 +321,7 @@ one_psem(const char *name, void *arg)
 static int
 psem_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct walk w = {fn, arg};
+	struct zwalk w = {fn, arg};
 	return posix_walk("zipc.posix-sem", one_psem, &w);
 }
 
@@ -353,10 +344,10 @@ psem_layout(FILE *f)
 {
 	fprintf(f, "struct zipc_sema (at 64, %zu bytes)\n",
 		sizeof(struct zipc_sema));
-	OFF(f, struct zipc_sema, sa_magic);
-	OFF(f, struct zipc_sema, sa_value);
-	OFF(f, struct zipc_sema, sa_waiters);
-	OFF(f, struct zipc_sema, sa_flags);
+	ZOFF(f, struct zipc_sema, sa_magic);
+	ZOFF(f, struct zipc_sema, sa_value);
+	ZOFF(f, struct zipc_sema, sa_waiters);
+	ZOFF(f, struct zipc_sema, sa_flags);
 	fprintf(f, "  layout signature 0x%08x\n", (unsigned)PSEM_SIG);
 }
 

@@ -22,7 +22,7 @@
 #include "cli.h"
 
 static const struct zipc_shm_ctl *
-ctl_of(const struct zipc_obj *o)
+shm_ctl(const struct zipc_obj *o)
 {
 	return (const void *)((const char *)o->o_base +
 			      sizeof(struct zipc_seg_hdr));
@@ -39,7 +39,7 @@ fill(int id, struct zobj *z, struct zipc_obj *o)
 	int r = zipc__obj_open(z->fname, ZIPC_KIND_XSI_SHM, ZIPC_SHM_SIG, o);
 	if (r < 0)
 		return r;
-	const struct zipc_shm_ctl *c = ctl_of(o);
+	const struct zipc_shm_ctl *c = shm_ctl(o);
 	z->key = (int32_t)ld_relaxed(&c->sm_perm.ip_key);
 	z->uid = ld_relaxed(&c->sm_perm.ip_uid);
 	z->gid = ld_relaxed(&c->sm_perm.ip_gid);
@@ -63,15 +63,10 @@ fill(int id, struct zobj *z, struct zipc_obj *o)
 	return 0;
 }
 
-struct walk {
-	int (*fn)(struct zobj *z, void *arg);
-	void *arg;
-};
-
 static int
 one(int id, void *arg)
 {
-	struct walk *w = arg;
+	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	int r = fill(id, &z, &o);
@@ -89,7 +84,7 @@ one(int id, void *arg)
 static int
 shm_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct walk w = {fn, arg};
+	struct zwalk w = {fn, arg};
 	zipc__shm_sweep();
 	return zipc__xsi_foreach(ZIPC_XSI_SHM, 0, one, &w);
 }
@@ -101,7 +96,7 @@ shm_stat(FILE *f, const struct zobj *z)
 	struct zobj t;
 	if (fill(z->id, &t, &o) < 0)
 		return;
-	const struct zipc_shm_ctl *c = ctl_of(&o);
+	const struct zipc_shm_ctl *c = shm_ctl(&o);
 	st_line(f, "shm_segsz", "%llu",
 		(unsigned long long)ld_relaxed(&c->sm_segsz));
 	uint64_t nattch = 0;
@@ -124,25 +119,21 @@ shm_stat(FILE *f, const struct zobj *z)
 	zipc__obj_close(&o);
 }
 
-#define OFF(T, m)                                                             \
-	fprintf(f, "  %-24s %5zu %4zu\n", #m, offsetof(T, m),                 \
-		sizeof(((T *)0)->m))
-
 static void
 shm_layout(FILE *f)
 {
 	fprintf(f, "struct zipc_shm_ctl (at 64, %zu bytes; data at %d)\n",
 	       sizeof(struct zipc_shm_ctl), ZIPC_SHM_DATA_OFF);
-	OFF(struct zipc_shm_ctl, sm_lock);
-	OFF(struct zipc_shm_ctl, sm_perm);
-	OFF(struct zipc_shm_ctl, sm_segsz);
-	OFF(struct zipc_shm_ctl, sm_atime);
-	OFF(struct zipc_shm_ctl, sm_dtime);
-	OFF(struct zipc_shm_ctl, sm_ctime);
-	OFF(struct zipc_shm_ctl, sm_cpid);
-	OFF(struct zipc_shm_ctl, sm_lpid);
-	OFF(struct zipc_shm_ctl, sm_flags);
-	OFF(struct zipc_shm_ctl, sm_att);
+	ZOFF(f, struct zipc_shm_ctl, sm_lock);
+	ZOFF(f, struct zipc_shm_ctl, sm_perm);
+	ZOFF(f, struct zipc_shm_ctl, sm_segsz);
+	ZOFF(f, struct zipc_shm_ctl, sm_atime);
+	ZOFF(f, struct zipc_shm_ctl, sm_dtime);
+	ZOFF(f, struct zipc_shm_ctl, sm_ctime);
+	ZOFF(f, struct zipc_shm_ctl, sm_cpid);
+	ZOFF(f, struct zipc_shm_ctl, sm_lpid);
+	ZOFF(f, struct zipc_shm_ctl, sm_flags);
+	ZOFF(f, struct zipc_shm_ctl, sm_att);
 	printf("  layout signature 0x%08x\n", (unsigned)ZIPC_SHM_SIG);
 }
 
@@ -169,7 +160,7 @@ const struct zkind zkind_shm = {
 static int
 one_pshm(const char *name, void *arg)
 {
-	struct walk *w = arg;
+	struct zwalk *w = arg;
 	struct zobj z;
 	struct stat st;
 	char path[4096];
@@ -197,7 +188,7 @@ one_pshm(const char *name, void *arg)
 static int
 pshm_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct walk w = {fn, arg};
+	struct zwalk w = {fn, arg};
 	return posix_walk("zipc.posix-shm", one_pshm, &w);
 }
 

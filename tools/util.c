@@ -25,6 +25,8 @@
 #include "store.h"
 #include "cli.h"
 
+void (*zipc_cli_exit)(int code) = exit;
+
 void
 err_msg(const char *fmt, ...)
 {
@@ -45,7 +47,8 @@ die(int code, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(code);
+	zipc_cli_exit(code);
+	abort(); /* the hook must not return */
 }
 
 long long

@@ -108,11 +108,11 @@ sysctl_u64(const char *path, uint64_t dflt)
 	return n == 1 ? v : dflt;
 }
 
+/* Open queue @z (found by find_for): every check is done by then. */
 static void
-open_queue(const char *verb, const char *spec, int oflag, struct qh *h)
+open_queue(const char *verb, const struct zobj *zp, int oflag, struct qh *h)
 {
-	struct zobj z;
-	find_for(verb, spec, 'q', &z);
+	struct zobj z = *zp;
 	memset(h, 0, sizeof(*h));
 	if (z.kind == &zkind_msg) {
 		h->xsi = 1;
@@ -178,13 +178,15 @@ cmd_send(int argc, char **argv)
 	}
 	one_object("send", argc, argv);
 	struct qh h;
-	open_queue("send", argv[optind], O_WRONLY, &h);
-	if (h.xsi && prio_set)
+	struct zobj z;
+	find_for("send", argv[optind], 'q', &z);
+	if (!z.kind->posix && prio_set)
 		die(EXIT_USAGE, "send: --prio is for POSIX queues; XSI "
 				"messages have a --type");
-	if (!h.xsi && type_set)
+	if (z.kind->posix && type_set)
 		die(EXIT_USAGE, "send: --type is for XSI queues; POSIX "
 				"messages have a --prio");
+	open_queue("send", &z, O_WRONLY, &h);
 
 	char *buf = NULL;
 	size_t cap = 0, sent = 0;
@@ -210,12 +212,14 @@ cmd_send(int argc, char **argv)
 				break;
 			len += (size_t)n;
 		}
-		if (len > h.max)
-			die(1, "send: %s: input of %zu bytes is longer than a "
-			       "message may be (%zu)",
-			    h.label, len, h.max);
-		int r = q_send(&h, buf, len, type, prio, timeout);
-		if (r < 0) {
+		int r = len > h.max ? -EMSGSIZE
+				    : q_send(&h, buf, len, type, prio, timeout);
+		if (r == -EMSGSIZE) {
+			err_msg("send: %s: input of %zu bytes is longer than "
+				"a message may be (%zu)",
+				h.label, len, h.max);
+			rc = 1;
+		} else if (r < 0) {
 			err_msg("send: %s: %s", h.label,
 				is_timeout(r) ? "queue full, timed out"
 					      : errtext(r));
@@ -283,9 +287,11 @@ cmd_recv(int argc, char **argv)
 	}
 	one_object("recv", argc, argv);
 	struct qh h;
-	open_queue("recv", argv[optind], O_RDONLY, &h);
-	if (!h.xsi && type_set)
+	struct zobj z;
+	find_for("recv", argv[optind], 'q', &z);
+	if (z.kind->posix && type_set)
 		die(EXIT_USAGE, "recv: --type is for XSI queues");
+	open_queue("recv", &z, O_RDONLY, &h);
 	if (all)
 		timeout = 0;
 	char *buf = malloc(sizeof(long) + h.max + 1);

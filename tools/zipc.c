@@ -6,7 +6,8 @@
  * bench_cmd.c, and each object kind in one kind_*.c table entry.
  *
  * Exit status, as util-linux: 0 success, 1 failure, 2 usage. Every
- * message is one line on stderr that names the problem.
+ * message is one line on stderr that names the problem. main() is in
+ * main.c so that the fuzz target (fuzz/fuzz_cli.c) can call the rest.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ usage(FILE *f)
 }
 
 int
-main(int argc, char **argv)
+zipc_cli_main(int argc, char **argv)
 {
 	opterr = 0; /* every message is ours, one line */
 	if (argc < 2)
