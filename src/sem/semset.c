@@ -1447,6 +1447,10 @@ relock:
 			poll *= 2;
 		int lr = set_lock(m);
 		if (lr == -EIDRM) {
+			/* Completed for us just before the removal? Then that
+			 * is our result, as the kernel's sleeper would see. */
+			if (ld_acquire(&q->q_state) == Q_DONE)
+				break;
 			r = -EIDRM;
 			goto dequeued;
 		}
