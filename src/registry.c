@@ -243,6 +243,22 @@ alloc_slot(struct zipc_registry *rg, enum zipc_xsi_type type, uint32_t mni)
 	return -ENOSPC;
 }
 
+/* Under the lock: slot @s is FREE again and its pages given back. */
+static void
+slot_free(struct zipc_registry *rg, enum zipc_xsi_type type,
+	  struct zipc_xsi_slot *s)
+{
+	struct zipc_xsi_table *tab = &rg->rg_tab[type];
+	uint64_t pages = ld_relaxed(&s->xs_pages);
+	uint64_t tot = ld_relaxed(&tab->xt_pages);
+	uint32_t in_use = ld_relaxed(&tab->xt_in_use);
+	st_relaxed(&tab->xt_pages, tot >= pages ? tot - pages : 0);
+	st_relaxed(&tab->xt_in_use, in_use ? in_use - 1 : 0);
+	st_relaxed(&s->xs_key, 0);
+	st_relaxed(&s->xs_pages, 0);
+	st_relaxed(&s->xs_state, ZIPC_SLOT_FREE);
+}
+
 int
 zipc__xsi_get(enum zipc_xsi_type type, const struct zipc_xsi_req *req,
 	      const struct zipc_xsi_ops *ops, void *arg)
@@ -258,13 +274,18 @@ zipc__xsi_get(enum zipc_xsi_type type, const struct zipc_xsi_req *req,
 				r = -EEXIST;
 			else
 				r = ops->existing(id, req->flags, arg);
+			struct zipc_xsi_slot *s =
+				&rg->rg_slots[type][zipc__xsi_index(id)];
 			if (r == -EIDRM) {
 				/* Its IPC_RMID was cut short by a death: finish
 				 * forgetting the key, then go on as without. */
-				struct zipc_xsi_slot *s =
-					&rg->rg_slots[type][zipc__xsi_index(id)];
 				st_relaxed(&s->xs_key, 0);
 				st_relaxed(&s->xs_state, ZIPC_SLOT_DEST);
+				id = -ENOENT;
+			} else if (r == -ENOENT) {
+				/* Its file is gone (a remover died between
+				 * removing it and freeing the slot). */
+				slot_free(rg, type, s);
 				id = -ENOENT;
 			}
 		}
@@ -335,16 +356,8 @@ zipc__xsi_release(enum zipc_xsi_type type, int id)
 	if (registry_lock(&rg) < 0)
 		return;
 	struct zipc_xsi_slot *s = slot_of(rg, type, id);
-	if (s) {
-		struct zipc_xsi_table *tab = &rg->rg_tab[type];
-		uint64_t pages = ld_relaxed(&s->xs_pages);
-		uint64_t tot = ld_relaxed(&tab->xt_pages);
-		st_relaxed(&tab->xt_pages, tot >= pages ? tot - pages : 0);
-		st_relaxed(&tab->xt_in_use, ld_relaxed(&tab->xt_in_use) - 1);
-		st_relaxed(&s->xs_key, 0);
-		st_relaxed(&s->xs_pages, 0);
-		st_relaxed(&s->xs_state, ZIPC_SLOT_FREE);
-	}
+	if (s)
+		slot_free(rg, type, s);
 	registry_unlock(rg);
 }
 

@@ -70,7 +70,9 @@ struct zipc_xsi_ops {
 	/* Build object @id for @key (mode in @flags). 0 or -errno. */
 	int (*create)(int id, int32_t key, int flags, void *arg);
 	/* For an existing object: kind checks (EINVAL) then permissions;
-	 * -EIDRM if it is being removed (the key is then forgotten). */
+	 * -EIDRM if it is being removed (the key is then forgotten);
+	 * -ENOENT if its file is gone (the slot is then freed). Either way
+	 * the get goes on as for an unknown key. */
 	int (*existing)(int id, int flags, void *arg);
 	/* Refusals before a new object is made (EINVAL), or NULL. */
 	int (*precheck)(void *arg);

@@ -19,7 +19,8 @@
  * IPC_RMID marks the object REMOVED (every later lock fails with EIDRM),
  * unlinks its file and FIFOs, frees the registry slot and wakes every
  * waiter, which then returns EIDRM. A process killed between those steps
- * leaves a registry slot whose file is gone; msgget sweeps such slots.
+ * leaves a registry slot whose file is gone; msgget's "existing" step
+ * reports it (-ENOENT) and the registry frees the slot.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -198,11 +199,6 @@ acquire(int id, struct cached **out)
 
 /* ---- msgget ------------------------------------------------------------ */
 
-struct get_args {
-	int32_t key;
-	int stale_id; /* an existing id whose file is gone, or -1 */
-};
-
 static int
 msg_create(int id, int32_t key, int flags, void *arg)
 {
@@ -232,38 +228,16 @@ msg_create(int id, int32_t key, int flags, void *arg)
 static int
 msg_existing(int id, int flags, void *arg)
 {
-	struct get_args *g = arg;
+	(void)arg;
 	struct zipc_queue q;
 	int r = map_queue(id, &q);
-	if (r == -EINVAL) {
-		g->stale_id = id;
-		return -EAGAIN;
-	}
+	if (r == -EINVAL)
+		return -ENOENT; /* its file is gone: the slot is freed */
 	if (r < 0)
 		return r;
 	r = zipc__ipcperms(&q.q_ctl->mq_perm, flags);
 	zipc__obj_close(&q.q_obj);
 	return r;
-}
-
-static int
-sweep_one(int id, void *arg)
-{
-	(void)arg;
-	char fname[64], path[4096];
-	struct stat st;
-	fname_of(fname, sizeof(fname), id);
-	if (zipc__path(path, sizeof(path), fname) == 0 &&
-	    stat(path, &st) < 0 && errno == ENOENT)
-		zipc__xsi_release(ZIPC_XSI_MSG, id);
-	return 0;
-}
-
-/* Free registry slots of queues whose removal was cut short by a death. */
-static void
-sweep(void)
-{
-	zipc__xsi_foreach(ZIPC_XSI_MSG, 0, sweep_one, NULL);
 }
 
 ZIPC_API int
@@ -278,14 +252,7 @@ zipc_queue_get(int32_t key, int flags)
 		.flags = flags,
 		.mni = (uint32_t)msgmni(),
 	};
-	sweep();
-	for (int tries = 0;; tries++) {
-		struct get_args g = {key, -1};
-		int r = zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, &g);
-		if (r != -EAGAIN || g.stale_id < 0 || tries > 3)
-			return r == -EAGAIN ? -EINVAL : r;
-		sweep_one(g.stale_id, NULL);
-	}
+	return zipc__xsi_get(ZIPC_XSI_MSG, &req, &ops, NULL);
 }
 
 /* ---- msgsnd / msgrcv ----------------------------------------------------- */
