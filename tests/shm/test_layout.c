@@ -11,6 +11,7 @@
 
 #include "layout.h"
 #include "registry.h"
+#include "mq/mq.h"
 #include "shm.h"
 
 static void
@@ -32,6 +33,8 @@ test_signatures(void **state)
 	(void)state;
 	assert_int_equal(ZIPC_REGISTRY_SIG, 0x08a4e3f8u);
 	assert_int_equal(ZIPC_SHM_SIG, 0x6ad4d590u);
+	assert_int_equal(ZIPC_MQ_SIG, 0x37b7db38u);
+	/* ZIPC_SEM_SIG is pinned in tests/sem/test_sema.c. */
 }
 
 static void
