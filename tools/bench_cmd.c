@@ -52,7 +52,8 @@ cmd_bench(int argc, char **argv)
 	}
 	argv[0] = "zipc-bench";
 	execvp("zipc-bench", argv);
-	die(1, "bench: zipc-bench not found next to zipc, in ../bench or in "
-	       "PATH: %s",
+	die(1,
+	    "bench: zipc-bench not found next to zipc, in ../bench or in "
+	    "PATH: %s",
 	    strerror(errno));
 }

@@ -50,19 +50,19 @@ struct zkind;
 
 struct zobj {
 	const struct zkind *kind;
-	int id;		  /* XSI id; -1 for POSIX objects */
-	int32_t key;	  /* XSI key (0 = IPC_PRIVATE) */
-	char name[NAME_MAX + 2]; /* POSIX name with its '/' */
+	int id;			   /* XSI id; -1 for POSIX objects */
+	int32_t key;		   /* XSI key (0 = IPC_PRIVATE) */
+	char name[NAME_MAX + 2];   /* POSIX name with its '/' */
 	char fname[NAME_MAX + 32]; /* store-relative file */
-	int err;	  /* 0, or why the object could not be read */
+	int err;		   /* 0, or why the object could not be read */
 	uint32_t uid, gid, cuid, cgid, mode;
-	int64_t size;	  /* bytes: segment size, queue capacity; -1 n/a */
-	uint64_t fsize;	  /* bytes the object's file takes */
-	int64_t msgs;	  /* queues: messages now; else -1 */
-	int64_t bytes;	  /* queues: bytes in them; else -1 */
-	int64_t nsems;	  /* semaphore sets: count; psem: value; else -1 */
+	int64_t size;	       /* bytes: segment size, queue capacity; -1 n/a */
+	uint64_t fsize;	       /* bytes the object's file takes */
+	int64_t msgs;	       /* queues: messages now; else -1 */
+	int64_t bytes;	       /* queues: bytes in them; else -1 */
+	int64_t nsems;	       /* semaphore sets: count; psem: value; else -1 */
 	uint32_t anon_waiters; /* sleepers counted without a pid */
-	int removed;	  /* removed (IPC_RMID / unlink) but still held */
+	int removed;	       /* removed (IPC_RMID / unlink) but still held */
 	dev_t dev;
 	ino_t ino;
 	int nusers;
@@ -98,8 +98,8 @@ struct zwalk {
 };
 
 /* One line of a --layout table: field, offset, size. */
-#define ZOFF(f, T, m)                                                         \
-	fprintf(f, "  %-24s %5zu %4zu\n", #m, offsetof(T, m),                \
+#define ZOFF(f, T, m)                                         \
+	fprintf(f, "  %-24s %5zu %4zu\n", #m, offsetof(T, m), \
 		sizeof(((T *)0)->m))
 
 extern const struct zkind zkind_shm, zkind_msg, zkind_sem;
@@ -119,8 +119,7 @@ void err_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void __attribute__((noreturn, format(printf, 2, 3)))
 die(int code, const char *fmt, ...);
 /* Numbers from the command line: exits 2 with a message if bad. */
-long long parse_ll(const char *opt, const char *s, long long lo,
-		   long long hi);
+long long parse_ll(const char *opt, const char *s, long long lo, long long hi);
 /* Seconds with a fraction ("1.5") into nanoseconds; exits 2 if bad. */
 int64_t parse_timeout(const char *opt, const char *s);
 /* An octal mode ("0600"); exits 2 if bad. */
@@ -153,15 +152,14 @@ const char *perm_string(uint32_t mode, char *buf);
 
 /* A bad option: "-x" or "--name" as the user typed it; exits 2. @c and
  * @idx are what getopt_long returned for it, @opts its table. */
-void __attribute__((noreturn))
-bad_option(const char *cmd, char **argv, int c, int idx,
-	   const struct option *opts);
+void __attribute__((noreturn)) bad_option(const char *cmd, char **argv, int c,
+					  int idx, const struct option *opts);
 
 /* ---- spec.c: which objects a command line names ------------------------ */
 
 struct zfilter {
-	int q, s, m;	   /* -q -s -m; none set: all */
-	int posix, xsi;	   /* --posix --xsi; none set: both */
+	int q, s, m;	/* -q -s -m; none set: all */
+	int posix, xsi; /* --posix --xsi; none set: both */
 };
 
 /* Whether @k passes @f. */

@@ -77,30 +77,37 @@ collect_all(const struct zfilter *f, struct zlist *l)
 
 /* Common options of ls/rm/stat. Returns the getopt character or -1. */
 static const struct option filter_opts[] = {
-	{"posix", no_argument, NULL, 'P'},
-	{"xsi", no_argument, NULL, 'X'},
-	{"json", no_argument, NULL, 'j'},
-	{"stale", no_argument, NULL, 'S'},
-	{"dry-run", no_argument, NULL, 'n'},
-	{"layout", no_argument, NULL, 'L'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{"posix", no_argument, NULL, 'P'},   {"xsi", no_argument, NULL, 'X'},
+	{"json", no_argument, NULL, 'j'},    {"stale", no_argument, NULL, 'S'},
+	{"dry-run", no_argument, NULL, 'n'}, {"layout", no_argument, NULL, 'L'},
+	{"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0},
 };
 
 static int
 filter_opt(int c, struct zfilter *f)
 {
 	switch (c) {
-	case 'q': f->q = 1; return 1;
-	case 's': f->s = 1; return 1;
-	case 'm': f->m = 1; return 1;
-	case 'P': f->posix = 1; return 1;
-	case 'X': f->xsi = 1; return 1;
+	case 'q':
+		f->q = 1;
+		return 1;
+	case 's':
+		f->s = 1;
+		return 1;
+	case 'm':
+		f->m = 1;
+		return 1;
+	case 'P':
+		f->posix = 1;
+		return 1;
+	case 'X':
+		f->xsi = 1;
+		return 1;
 	}
 	return 0;
 }
 
-/* ---- ls -------------------------------------------------------------------- */
+/* ---- ls --------------------------------------------------------------------
+ */
 
 static const char *
 state_text(const struct zobj *z)
@@ -126,9 +133,8 @@ users_text(const struct zobj *z, int waiters, char *buf, size_t len)
 		const struct zuser *u = &z->users[i];
 		if ((u->role == ZR_WAIT) != waiters)
 			continue;
-		n += (size_t)snprintf(buf + n, len - n, "%s%u%s",
-				      n ? "," : "", u->pid,
-				      u->alive ? "" : "(dead)");
+		n += (size_t)snprintf(buf + n, len - n, "%s%u%s", n ? "," : "",
+				      u->pid, u->alive ? "" : "(dead)");
 	}
 	if (waiters && z->anon_waiters && n + 1 < len)
 		n += (size_t)snprintf(buf + n, len - n, "%s%u counted",
@@ -139,11 +145,24 @@ users_text(const struct zobj *z, int waiters, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-enum col { C_KIND, C_ID, C_KEY, C_OWNER, C_PERMS, C_SIZE, C_MSGS,
-	   C_BYTES, C_SEMS, C_USERS, C_WAIT, C_STATE, C_N };
+enum col {
+	C_KIND,
+	C_ID,
+	C_KEY,
+	C_OWNER,
+	C_PERMS,
+	C_SIZE,
+	C_MSGS,
+	C_BYTES,
+	C_SEMS,
+	C_USERS,
+	C_WAIT,
+	C_STATE,
+	C_N
+};
 static const char *const col_names[C_N] = {
-	"KIND", "ID", "KEY/NAME", "OWNER", "PERMS", "SIZE", "MSGS",
-	"BYTES", "SEMS", "USERS", "WAITERS", "STATE",
+	"KIND", "ID",	 "KEY/NAME", "OWNER", "PERMS",	 "SIZE",
+	"MSGS", "BYTES", "SEMS",     "USERS", "WAITERS", "STATE",
 };
 /* Numbers align right. */
 static const int col_right[C_N] = {0, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0};
@@ -268,12 +287,18 @@ static const char *
 role_name(char r)
 {
 	switch (r) {
-	case ZR_MAP: return "maps";
-	case ZR_ATTACH: return "attached";
-	case ZR_WAIT: return "waiting";
-	case ZR_UNDO: return "undo";
-	case ZR_NOTIFY: return "notify";
-	case ZR_LOCK: return "lock";
+	case ZR_MAP:
+		return "maps";
+	case ZR_ATTACH:
+		return "attached";
+	case ZR_WAIT:
+		return "waiting";
+	case ZR_UNDO:
+		return "undo";
+	case ZR_NOTIFY:
+		return "notify";
+	case ZR_LOCK:
+		return "lock";
 	}
 	return "?";
 }
@@ -334,14 +359,15 @@ cmd_ls(int argc, char **argv)
 	struct zfilter f = {0};
 	struct zlist l = {0};
 	int json = 0, c, idx = -1;
-	while ((idx = -1, c = getopt_long(argc, argv, "qsmh", filter_opts, &idx)) !=
-	       -1) {
+	while ((idx = -1,
+		c = getopt_long(argc, argv, "qsmh", filter_opts, &idx)) != -1) {
 		if (filter_opt(c, &f))
 			continue;
 		if (c == 'j')
 			json = 1;
 		else if (c == 'h') {
-			printf("usage: zipc ls [-q] [-s] [-m] [--posix] [--xsi] "
+			printf("usage: zipc ls [-q] [-s] [-m] [--posix] "
+			       "[--xsi] "
 			       "[--json]\n");
 			return 0;
 		} else
@@ -358,10 +384,11 @@ cmd_ls(int argc, char **argv)
 	return fflush(stdout) ? 1 : 0;
 }
 
-/* ---- stat ------------------------------------------------------------------ */
+/* ---- stat ------------------------------------------------------------------
+ */
 
-#define HOFF(m)                                                               \
-	printf("  %-24s %5zu %4zu\n", #m, offsetof(struct zipc_seg_hdr, m),   \
+#define HOFF(m)                                                             \
+	printf("  %-24s %5zu %4zu\n", #m, offsetof(struct zipc_seg_hdr, m), \
 	       sizeof(((struct zipc_seg_hdr *)0)->m))
 
 static void
@@ -460,8 +487,8 @@ cmd_stat(int argc, char **argv)
 {
 	struct zfilter f = {0};
 	int layout = 0, c, idx = -1;
-	while ((idx = -1, c = getopt_long(argc, argv, "qsmh", filter_opts, &idx)) !=
-	       -1) {
+	while ((idx = -1,
+		c = getopt_long(argc, argv, "qsmh", filter_opts, &idx)) != -1) {
 		if (filter_opt(c, &f))
 			continue;
 		if (c == 'L')
@@ -499,7 +526,8 @@ cmd_stat(int argc, char **argv)
 	return fflush(stdout) ? 1 : 0;
 }
 
-/* ---- rm -------------------------------------------------------------------- */
+/* ---- rm --------------------------------------------------------------------
+ */
 
 static void
 obj_label(const struct zobj *z, char *buf, size_t len)
@@ -515,8 +543,8 @@ cmd_rm(int argc, char **argv)
 {
 	struct zfilter f = {0};
 	int stale = 0, dry = 0, c, failed = 0, idx = -1;
-	while ((idx = -1, c = getopt_long(argc, argv, "qsmnh", filter_opts, &idx)) !=
-	       -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "qsmnh", filter_opts,
+					  &idx)) != -1) {
 		if (filter_opt(c, &f))
 			continue;
 		if (c == 'S')
@@ -601,7 +629,8 @@ cmd_rm(int argc, char **argv)
 	return failed;
 }
 
-/* ---- limits ---------------------------------------------------------------- */
+/* ---- limits ----------------------------------------------------------------
+ */
 
 static unsigned long long
 sysctl_ull(const char *path, unsigned long long dflt)
@@ -645,7 +674,8 @@ int
 cmd_limits(int argc, char **argv)
 {
 	int c, idx = -1;
-	while ((idx = -1, c = getopt_long(argc, argv, "h", filter_opts, &idx)) != -1) {
+	while ((idx = -1,
+		c = getopt_long(argc, argv, "h", filter_opts, &idx)) != -1) {
 		if (c == 'h') {
 			printf("usage: zipc limits\n");
 			return 0;
@@ -678,23 +708,25 @@ cmd_limits(int argc, char **argv)
 	}
 	printf("%-15s %-44s %20s %-6s %8s\n", "RESOURCE", "DESCRIPTION",
 	       "LIMIT", "UNIT", "USED");
-	lim("MSGMNI", "XSI message queues", sysctl_ull(
-		"/proc/sys/kernel/msgmni", 32000), "queues", (long long)cm.n);
-	lim("MSGMAX", "XSI message size", sysctl_ull(
-		"/proc/sys/kernel/msgmax", 8192), "bytes", -1);
-	lim("MSGMNB", "XSI queue size, default", sysctl_ull(
-		"/proc/sys/kernel/msgmnb", 16384), "bytes", -1);
-	lim("MQ_QUEUES", "POSIX message queues", sysctl_ull(
-		"/proc/sys/fs/mqueue/queues_max", 256), "queues",
+	lim("MSGMNI", "XSI message queues",
+	    sysctl_ull("/proc/sys/kernel/msgmni", 32000), "queues",
+	    (long long)cm.n);
+	lim("MSGMAX", "XSI message size",
+	    sysctl_ull("/proc/sys/kernel/msgmax", 8192), "bytes", -1);
+	lim("MSGMNB", "XSI queue size, default",
+	    sysctl_ull("/proc/sys/kernel/msgmnb", 16384), "bytes", -1);
+	lim("MQ_QUEUES", "POSIX message queues",
+	    sysctl_ull("/proc/sys/fs/mqueue/queues_max", 256), "queues",
 	    (long long)cq.n);
-	lim("MQ_MSG_MAX", "POSIX queue length, most", sysctl_ull(
-		"/proc/sys/fs/mqueue/msg_max", 10), "msgs", -1);
-	lim("MQ_MSG_DEF", "POSIX queue length, default", sysctl_ull(
-		"/proc/sys/fs/mqueue/msg_default", 10), "msgs", -1);
-	lim("MQ_SIZE_MAX", "POSIX message size, most", sysctl_ull(
-		"/proc/sys/fs/mqueue/msgsize_max", 8192), "bytes", -1);
-	lim("MQ_SIZE_DEF", "POSIX message size, default", sysctl_ull(
-		"/proc/sys/fs/mqueue/msgsize_default", 8192), "bytes", -1);
+	lim("MQ_MSG_MAX", "POSIX queue length, most",
+	    sysctl_ull("/proc/sys/fs/mqueue/msg_max", 10), "msgs", -1);
+	lim("MQ_MSG_DEF", "POSIX queue length, default",
+	    sysctl_ull("/proc/sys/fs/mqueue/msg_default", 10), "msgs", -1);
+	lim("MQ_SIZE_MAX", "POSIX message size, most",
+	    sysctl_ull("/proc/sys/fs/mqueue/msgsize_max", 8192), "bytes", -1);
+	lim("MQ_SIZE_DEF", "POSIX message size, default",
+	    sysctl_ull("/proc/sys/fs/mqueue/msgsize_default", 8192), "bytes",
+	    -1);
 	lim("SEMMNI", "XSI semaphore sets", sem[3], "sets", (long long)cs.n);
 	lim("SEMMSL", "semaphores per set", sem[0], "sems", -1);
 	lim("SEMMNS", "semaphores, all sets", sem[1], "sems",
@@ -704,17 +736,19 @@ cmd_limits(int argc, char **argv)
 	lim("SEM_VALUE_MAX", "POSIX semaphore value, most", SEM_VALUE_MAX, "",
 	    -1);
 	lim("PSEM", "POSIX named semaphores", ~0ull, "sems", (long long)cp.n);
-	lim("SHMMNI", "XSI shared memory segments", sysctl_ull(
-		"/proc/sys/kernel/shmmni", 4096), "segs", (long long)ch.n);
-	lim("SHMALL", "XSI shared memory, all segments", sysctl_ull(
-		"/proc/sys/kernel/shmall", ~0ull), "pages", (long long)pages);
-	lim("SHMMAX", "XSI segment size, most", sysctl_ull(
-		"/proc/sys/kernel/shmmax", ~0ull), "bytes", -1);
+	lim("SHMMNI", "XSI shared memory segments",
+	    sysctl_ull("/proc/sys/kernel/shmmni", 4096), "segs",
+	    (long long)ch.n);
+	lim("SHMALL", "XSI shared memory, all segments",
+	    sysctl_ull("/proc/sys/kernel/shmall", ~0ull), "pages",
+	    (long long)pages);
+	lim("SHMMAX", "XSI segment size, most",
+	    sysctl_ull("/proc/sys/kernel/shmmax", ~0ull), "bytes", -1);
 	lim("SHMMIN", "XSI segment size, least", 1, "bytes", -1);
 	lim("SHM_ATT_MAX", "zipc: attaching processes per segment",
 	    ZIPC_SHM_ATT_MAX, "procs", -1);
-	lim("SEM_QMAX", "zipc: sleeping semops per set", ZIPC_SEM_QMAX,
-	    "procs", -1);
+	lim("SEM_QMAX", "zipc: sleeping semops per set", ZIPC_SEM_QMAX, "procs",
+	    -1);
 	lim("SEM_QOPS", "zipc: operations of a sleeping semop", ZIPC_SEM_QOPS,
 	    "ops", -1);
 	lim("SEM_UNDO_MAX", "zipc: SEM_UNDO processes per set",

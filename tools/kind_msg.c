@@ -59,7 +59,8 @@ fill_common(struct zobj *z, const struct zipc_obj *o)
 			      zipc__proc_rec_alive(&c->mq_nproc), ZR_NOTIFY);
 }
 
-/* ---- XSI ------------------------------------------------------------------ */
+/* ---- XSI ------------------------------------------------------------------
+ */
 
 static int
 open_xsi(int id, struct zobj *z, struct zipc_obj *o)
@@ -197,7 +198,8 @@ const struct zkind zkind_msg = {
 	.remove = msg_remove,
 };
 
-/* ---- POSIX ------------------------------------------------------------------ */
+/* ---- POSIX ------------------------------------------------------------------
+ */
 
 static int
 open_posix(const char *name, struct zobj *z, struct zipc_obj *o)
@@ -207,8 +209,8 @@ open_posix(const char *name, struct zobj *z, struct zipc_obj *o)
 	z->id = -1;
 	z->nsems = -1;
 	snprintf(z->name, sizeof(z->name), "%s", name);
-	int r = zipc__posix_fname(z->fname, sizeof(z->fname), ZIPC_NS_MQ,
-				  name, 0);
+	int r = zipc__posix_fname(z->fname, sizeof(z->fname), ZIPC_NS_MQ, name,
+				  0);
 	if (r < 0)
 		return r;
 	return zipc__obj_open(z->fname, ZIPC_KIND_POSIX_MQ, ZIPC_MQ_SIG, o);

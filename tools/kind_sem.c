@@ -211,8 +211,9 @@ sem_layout(FILE *f)
 	ZOFF(f, struct zipc_semset_ctl, se_undo_off);
 	ZOFF(f, struct zipc_semset_ctl, se_q_off);
 	ZOFF(f, struct zipc_semset_ctl, se_log_off);
-	fprintf(f, "struct zipc_sem %zu, zipc_sem_undo %zu + 4/sem, "
-		   "zipc_sem_q %zu bytes\n",
+	fprintf(f,
+		"struct zipc_sem %zu, zipc_sem_undo %zu + 4/sem, "
+		"zipc_sem_q %zu bytes\n",
 		sizeof(struct zipc_sem), sizeof(struct zipc_sem_undo),
 		sizeof(struct zipc_sem_q));
 	fprintf(f, "  layout signature 0x%08x\n", (unsigned)ZIPC_SEM_SIG);
@@ -249,8 +250,8 @@ struct psem_file {
 	uint32_t sf_lock;
 	uint32_t sf_resv[5];
 };
-#define PSEM_SIG                                                              \
-	ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE, struct zipc_sema),     \
+#define PSEM_SIG                                                          \
+	ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE, struct zipc_sema), \
 			struct psem_file)
 
 static int
@@ -261,8 +262,8 @@ open_psem(const char *name, struct zobj *z, struct zipc_obj *o)
 	z->id = -1;
 	z->msgs = z->bytes = z->size = -1;
 	snprintf(z->name, sizeof(z->name), "%s", name);
-	int r = zipc__posix_fname(z->fname, sizeof(z->fname), ZIPC_NS_SEM,
-				  name, 0);
+	int r = zipc__posix_fname(z->fname, sizeof(z->fname), ZIPC_NS_SEM, name,
+				  0);
 	if (r < 0)
 		return r;
 	r = zipc__obj_open(z->fname, ZIPC_KIND_POSIX_SEM, PSEM_SIG, o);

@@ -109,11 +109,9 @@ shm_stat(FILE *f, const struct zobj *z)
 	st_line(f, "shm_ctime", "%lld", (long long)ld_relaxed(&c->sm_ctime));
 	st_line(f, "shm_cpid", "%u", ld_relaxed(&c->sm_cpid));
 	st_line(f, "shm_lpid", "%u", ld_relaxed(&c->sm_lpid));
-	st_line(f, "flags", "%s%s%s",
-		(z->mode & SHM_DEST) ? "SHM_DEST " : "",
+	st_line(f, "flags", "%s%s%s", (z->mode & SHM_DEST) ? "SHM_DEST " : "",
 		(z->mode & SHM_LOCKED) ? "SHM_LOCKED " : "",
-		(ld_relaxed(&c->sm_flags) & SHM_HUGETLB) ? "SHM_HUGETLB"
-							  : "");
+		(ld_relaxed(&c->sm_flags) & SHM_HUGETLB) ? "SHM_HUGETLB" : "");
 	st_line(f, "attach_max", "%d processes", ZIPC_SHM_ATT_MAX);
 	st_line(f, "data_offset", "%d", ZIPC_SHM_DATA_OFF);
 	zipc__obj_close(&o);
@@ -123,7 +121,7 @@ static void
 shm_layout(FILE *f)
 {
 	fprintf(f, "struct zipc_shm_ctl (at 64, %zu bytes; data at %d)\n",
-	       sizeof(struct zipc_shm_ctl), ZIPC_SHM_DATA_OFF);
+		sizeof(struct zipc_shm_ctl), ZIPC_SHM_DATA_OFF);
 	ZOFF(f, struct zipc_shm_ctl, sm_lock);
 	ZOFF(f, struct zipc_shm_ctl, sm_perm);
 	ZOFF(f, struct zipc_shm_ctl, sm_segsz);
@@ -169,10 +167,9 @@ one_pshm(const char *name, void *arg)
 	z.id = -1;
 	z.msgs = z.bytes = z.nsems = -1;
 	snprintf(z.name, sizeof(z.name), "%s", name);
-	if (zipc__posix_fname(z.fname, sizeof(z.fname), ZIPC_NS_SHM, name,
-			      0) < 0 ||
-	    zipc__path(path, sizeof(path), z.fname) < 0 ||
-	    stat(path, &st) < 0)
+	if (zipc__posix_fname(z.fname, sizeof(z.fname), ZIPC_NS_SHM, name, 0) <
+		    0 ||
+	    zipc__path(path, sizeof(path), z.fname) < 0 || stat(path, &st) < 0)
 		return 0;
 	z.uid = z.cuid = st.st_uid;
 	z.gid = z.cgid = st.st_gid;

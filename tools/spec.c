@@ -14,8 +14,8 @@
 #include "cli.h"
 
 const struct zkind *const zkinds[] = {
-	&zkind_msg, &zkind_sem, &zkind_shm,
-	&zkind_mq,  &zkind_psem, &zkind_pshm, NULL,
+	&zkind_msg,  &zkind_sem,  &zkind_shm, &zkind_mq,
+	&zkind_psem, &zkind_pshm, NULL,
 };
 
 int
@@ -71,20 +71,23 @@ spec_find(const char *spec, const struct zfilter *f, struct zobj *out)
 			    !strncmp(zkinds[i]->name, spec, len))
 				only = zkinds[i];
 		if (!only)
-			die(EXIT_USAGE, "'%s': unknown kind '%.*s' (msg, sem, "
-					"shm, mq, psem or pshm)",
+			die(EXIT_USAGE,
+			    "'%s': unknown kind '%.*s' (msg, sem, "
+			    "shm, mq, psem or pshm)",
 			    spec, (int)len, spec);
 		rest = colon + 1;
 	}
 	if (rest[0] == '/') {
 		const char *n = rest + 1;
 		if (!*n || strchr(n, '/'))
-			die(EXIT_USAGE, "'%s': a POSIX name is one '/' and up "
-					"to %d bytes without '/'",
+			die(EXIT_USAGE,
+			    "'%s': a POSIX name is one '/' and up "
+			    "to %d bytes without '/'",
 			    spec, NAME_MAX);
 		if (strlen(n) > NAME_MAX)
-			die(EXIT_USAGE, "'%s': name too long (at most %d "
-					"bytes)",
+			die(EXIT_USAGE,
+			    "'%s': name too long (at most %d "
+			    "bytes)",
 			    spec, NAME_MAX);
 		m.by = BY_NAME;
 		m.name = rest;
@@ -95,8 +98,9 @@ spec_find(const char *spec, const struct zfilter *f, struct zobj *out)
 		m.by = BY_ID;
 		m.id = (int)parse_ll("id", rest, 0, INT32_MAX);
 	} else {
-		die(EXIT_USAGE, "'%s': not an object (give an id, a 0x key "
-				"or a /name)",
+		die(EXIT_USAGE,
+		    "'%s': not an object (give an id, a 0x key "
+		    "or a /name)",
 		    spec);
 	}
 	for (int i = 0; zkinds[i]; i++) {
@@ -117,8 +121,9 @@ spec_find(const char *spec, const struct zfilter *f, struct zobj *out)
 			strcat(kinds, i ? ", " : "");
 			strcat(kinds, m.kinds[i]->name);
 		}
-		die(EXIT_USAGE, "'%s' is ambiguous (%s): prefix it with its "
-				"kind, e.g. %s:%s",
+		die(EXIT_USAGE,
+		    "'%s' is ambiguous (%s): prefix it with its "
+		    "kind, e.g. %s:%s",
 		    spec, kinds, m.kinds[0]->name, rest);
 	}
 	return 0;

@@ -57,10 +57,11 @@ parse_ll(const char *opt, const char *s, long long lo, long long hi)
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 0);
-	if (errno || end == s || *end || isspace((unsigned char)*s) ||
-	    v < lo || v > hi)
-		die(EXIT_USAGE, "%s: expected a number from %lld to %lld, "
-				"not '%s'",
+	if (errno || end == s || *end || isspace((unsigned char)*s) || v < lo ||
+	    v > hi)
+		die(EXIT_USAGE,
+		    "%s: expected a number from %lld to %lld, "
+		    "not '%s'",
 		    opt, lo, hi, s);
 	return v;
 }
@@ -75,8 +76,9 @@ parse_timeout(const char *opt, const char *s)
 	 * int64 nanoseconds overflowing. */
 	if (errno || end == s || *end || !(v >= 0) || v > 1e6 ||
 	    isspace((unsigned char)*s))
-		die(EXIT_USAGE, "%s: expected seconds from 0 to 1000000, "
-				"not '%s'",
+		die(EXIT_USAGE,
+		    "%s: expected seconds from 0 to 1000000, "
+		    "not '%s'",
 		    opt, s);
 	return (int64_t)(v * 1e9);
 }
@@ -89,8 +91,8 @@ parse_mode(const char *opt, const char *s)
 	unsigned long v = strtoul(s, &end, 8);
 	if (errno || end == s || *end || v > 0777 || *s == '-' ||
 	    isspace((unsigned char)*s))
-		die(EXIT_USAGE, "%s: expected an octal mode up to 0777, not '%s'",
-		    opt, s);
+		die(EXIT_USAGE,
+		    "%s: expected an octal mode up to 0777, not '%s'", opt, s);
 	return (unsigned)v;
 }
 
@@ -99,8 +101,9 @@ parse_key(const char *opt, const char *s)
 {
 	long long v = parse_ll(opt, s, INT32_MIN, UINT32_MAX);
 	if (v == 0)
-		die(EXIT_USAGE, "%s: key 0 is IPC_PRIVATE, which names no "
-				"object",
+		die(EXIT_USAGE,
+		    "%s: key 0 is IPC_PRIVATE, which names no "
+		    "object",
 		    opt);
 	return (int32_t)(uint32_t)(int64_t)v;
 }
@@ -229,8 +232,7 @@ zobj_add_user(struct zobj *o, uint32_t pid, uint64_t start, int alive,
 		return;
 	}
 	if (o->nusers < ZU_MAX)
-		o->users[o->nusers++] =
-			(struct zuser){pid, start, alive, role};
+		o->users[o->nusers++] = (struct zuser){pid, start, alive, role};
 }
 
 /*
@@ -257,8 +259,7 @@ zobj_finish(struct zobj *o)
 		for (size_t i = 0; i < n_mappers; i++)
 			if (mappers[i].ino == o->ino &&
 			    mappers[i].dev == o->dev)
-				zobj_add_user(o, mappers[i].pid, 0, 1,
-					      ZR_MAP);
+				zobj_add_user(o, mappers[i].pid, 0, 1, ZR_MAP);
 	o->live_users = o->dead_users = 0;
 	for (int i = 0; i < o->nusers; i++) {
 		if (o->users[i].alive)
@@ -361,21 +362,25 @@ bad_option(const char *cmd, char **argv, int c, int idx,
 	if (c != '?' && c != ':') {
 		/* A real option, but not this command's. */
 		if (idx >= 0)
-			die(EXIT_USAGE, "%s: option '--%s' is not for this "
-					"command (try 'zipc %s --help')",
+			die(EXIT_USAGE,
+			    "%s: option '--%s' is not for this "
+			    "command (try 'zipc %s --help')",
 			    cmd, opts[idx].name, cmd);
-		die(EXIT_USAGE, "%s: option '-%c' is not for this command "
-				"(try 'zipc %s --help')",
+		die(EXIT_USAGE,
+		    "%s: option '-%c' is not for this command "
+		    "(try 'zipc %s --help')",
 		    cmd, c, cmd);
 	}
 	if (optopt && optopt < 128 && typed && typed[0] == '-' &&
 	    typed[1] != '-' && !strchr(typed, optopt))
 		typed = NULL; /* "-x" grouped: name the letter */
 	if (optopt && optopt < 128 && (!typed || typed[1] != '-'))
-		die(EXIT_USAGE, "%s: unknown option or missing value: '-%c' "
-				"(try 'zipc %s --help')",
+		die(EXIT_USAGE,
+		    "%s: unknown option or missing value: '-%c' "
+		    "(try 'zipc %s --help')",
 		    cmd, optopt, cmd);
-	die(EXIT_USAGE, "%s: unknown option or missing value: '%s' (try "
-			"'zipc %s --help')",
+	die(EXIT_USAGE,
+	    "%s: unknown option or missing value: '%s' (try "
+	    "'zipc %s --help')",
 	    cmd, typed ? typed : "?", cmd);
 }

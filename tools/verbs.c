@@ -49,7 +49,6 @@ allowed(const char *ok, int c)
 	return c != '?' && c != ':' && strchr(ok, c) != NULL;
 }
 
-
 static void
 one_object(const char *verb, int argc, char **argv)
 {
@@ -86,13 +85,14 @@ is_timeout(int r)
 	return r == -EAGAIN || r == -ETIMEDOUT || r == -ENOMSG;
 }
 
-/* ---- send / recv ------------------------------------------------------------ */
+/* ---- send / recv ------------------------------------------------------------
+ */
 
 struct qh {
 	int xsi;
-	int id;		  /* XSI */
-	zipc_queue *q;	  /* POSIX */
-	size_t max;	  /* largest message */
+	int id;	       /* XSI */
+	zipc_queue *q; /* POSIX */
+	size_t max;    /* largest message */
 	char label[NAME_MAX + 16];
 };
 
@@ -155,8 +155,8 @@ cmd_send(int argc, char **argv)
 	unsigned prio = 0;
 	int64_t timeout = -1;
 	int whole = 0, c, type_set = 0, prio_set = 0, idx = -1;
-	while ((idx = -1, c = getopt_long(argc, argv, "t:p:T:wh", verb_opts, &idx)) !=
-	       -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "t:p:T:wh", verb_opts,
+					  &idx)) != -1) {
 		if (!allowed("tpTwh", c))
 			bad_option("send", argv, c, idx, verb_opts);
 		switch (c) {
@@ -168,8 +168,12 @@ cmd_send(int argc, char **argv)
 			prio = (unsigned)parse_ll("--prio", optarg, 0, 32767);
 			prio_set = 1;
 			break;
-		case 'T': timeout = parse_timeout("--timeout", optarg); break;
-		case 'w': whole = 1; break;
+		case 'T':
+			timeout = parse_timeout("--timeout", optarg);
+			break;
+		case 'w':
+			whole = 1;
+			break;
 		case 'h':
 			printf("usage: zipc send QUEUE [--whole] [--type N] "
 			       "[--prio N] [--timeout SECONDS] < input\n");
@@ -263,8 +267,8 @@ cmd_recv(int argc, char **argv)
 	int64_t timeout = -1;
 	long long count = 1;
 	int raw = 0, all = 0, c, type_set = 0, idx = -1;
-	while ((idx = -1, c = getopt_long(argc, argv, "t:T:c:rah", verb_opts, &idx)) !=
-	       -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "t:T:c:rah", verb_opts,
+					  &idx)) != -1) {
 		if (!allowed("tTcrah", c))
 			bad_option("recv", argv, c, idx, verb_opts);
 		switch (c) {
@@ -273,12 +277,18 @@ cmd_recv(int argc, char **argv)
 					      LONG_MAX);
 			type_set = 1;
 			break;
-		case 'T': timeout = parse_timeout("--timeout", optarg); break;
+		case 'T':
+			timeout = parse_timeout("--timeout", optarg);
+			break;
 		case 'c':
 			count = parse_ll("--count", optarg, 1, LLONG_MAX);
 			break;
-		case 'r': raw = 1; break;
-		case 'a': all = 1; break;
+		case 'r':
+			raw = 1;
+			break;
+		case 'a':
+			all = 1;
+			break;
 		case 'h':
 			printf("usage: zipc recv QUEUE [--count N | --all] "
 			       "[--type N] [--timeout SECONDS] [--raw]\n");
@@ -308,8 +318,7 @@ cmd_recv(int argc, char **argv)
 					      timeout == 0 ? -1 : timeout);
 			data = buf + sizeof(long);
 		} else {
-			n = zipc_queue_receive(h.q, buf, h.max, NULL,
-					       timeout);
+			n = zipc_queue_receive(h.q, buf, h.max, NULL, timeout);
 		}
 		if (n < 0) {
 			if (all && is_timeout((int)n))
@@ -343,8 +352,8 @@ sem_verb(int argc, char **argv, int post)
 	int64_t timeout = -1;
 	long long num = 0, count = 1;
 	int c, num_set = 0, idx = -1;
-	while ((idx = -1, c = getopt_long(argc, argv, "n:c:T:h", verb_opts, &idx)) !=
-	       -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "n:c:T:h", verb_opts,
+					  &idx)) != -1) {
 		if (!allowed(post ? "nch" : "nTh", c))
 			bad_option(verb, argv, c, idx, verb_opts);
 		switch (c) {
@@ -355,7 +364,9 @@ sem_verb(int argc, char **argv, int post)
 		case 'c':
 			count = parse_ll("--count", optarg, 1, 32767);
 			break;
-		case 'T': timeout = parse_timeout("--timeout", optarg); break;
+		case 'T':
+			timeout = parse_timeout("--timeout", optarg);
+			break;
 		case 'h':
 			printf(post ? "usage: zipc post SEMAPHORE [--num I] "
 				      "[--count N]\n"
@@ -370,8 +381,9 @@ sem_verb(int argc, char **argv, int post)
 	int r;
 	if (z.kind == &zkind_sem) {
 		if (num >= z.nsems)
-			die(EXIT_USAGE, "%s: sem %d has %lld semaphores; no "
-					"--num %lld",
+			die(EXIT_USAGE,
+			    "%s: sem %d has %lld semaphores; no "
+			    "--num %lld",
 			    verb, z.id, (long long)z.nsems, num);
 		struct zipc_semset_op op = {
 			.num = (uint16_t)num,
@@ -419,15 +431,16 @@ cmd_wait(int argc, char **argv)
 	return sem_verb(argc, argv, 0);
 }
 
-/* ---- mk ------------------------------------------------------------------------ */
+/* ---- mk
+ * ------------------------------------------------------------------------ */
 
 int
 cmd_mk(int argc, char **argv)
 {
 	int32_t key = IPC_PRIVATE;
 	unsigned mode = 0644;
-	long long qbytes = -1, maxmsg = -1, msgsize = -1, nsems = 1,
-		  value = 0, size = -1;
+	long long qbytes = -1, maxmsg = -1, msgsize = -1, nsems = 1, value = 0,
+		  size = -1;
 	int c, idx = -1;
 	const char *kind = argc > 1 ? argv[1] : NULL;
 	if (kind && (!strcmp(kind, "-h") || !strcmp(kind, "--help"))) {
@@ -458,16 +471,22 @@ cmd_mk(int argc, char **argv)
 	else if (!strcmp(kind, "pshm"))
 		ok = "MS";
 	else
-		die(EXIT_USAGE, "mk: unknown kind '%s' (msg, sem, shm, mq, "
-				"psem or pshm)",
+		die(EXIT_USAGE,
+		    "mk: unknown kind '%s' (msg, sem, shm, mq, "
+		    "psem or pshm)",
 		    kind);
 	optind = 2;
-	while ((idx = -1, c = getopt_long(argc, argv, "k:", verb_opts, &idx)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "k:", verb_opts, &idx)) !=
+	       -1) {
 		if (!allowed(ok, c))
 			bad_option("mk", argv, c, idx, verb_opts);
 		switch (c) {
-		case 'k': key = parse_key("--key", optarg); break;
-		case 'M': mode = parse_mode("--mode", optarg); break;
+		case 'k':
+			key = parse_key("--key", optarg);
+			break;
+		case 'M':
+			mode = parse_mode("--mode", optarg);
+			break;
 		case 'Q':
 			qbytes = parse_ll("--qbytes", optarg, 1, INT32_MAX);
 			break;
@@ -477,7 +496,9 @@ cmd_mk(int argc, char **argv)
 		case 'z':
 			msgsize = parse_ll("--msgsize", optarg, 1, INT32_MAX);
 			break;
-		case 'N': nsems = parse_ll("--nsems", optarg, 1, 65535); break;
+		case 'N':
+			nsems = parse_ll("--nsems", optarg, 1, 65535);
+			break;
 		case 'v':
 			value = parse_ll("--value", optarg, 0,
 					 !strcmp(kind, "sem") ? 32767
@@ -496,12 +517,14 @@ cmd_mk(int argc, char **argv)
 			die(EXIT_USAGE, "mk %s: which /name?", kind);
 		name = argv[optind++];
 		if (name[0] != '/' || !name[1] || strchr(name + 1, '/'))
-			die(EXIT_USAGE, "mk %s: '%s' is not a POSIX name "
-					"('/' and up to %d bytes without '/')",
+			die(EXIT_USAGE,
+			    "mk %s: '%s' is not a POSIX name "
+			    "('/' and up to %d bytes without '/')",
 			    kind, name, NAME_MAX);
 		if (strlen(name + 1) > NAME_MAX)
-			die(EXIT_USAGE, "mk %s: name too long (at most %d "
-					"bytes)",
+			die(EXIT_USAGE,
+			    "mk %s: name too long (at most %d "
+			    "bytes)",
 			    kind, NAME_MAX);
 	}
 	if (optind < argc)

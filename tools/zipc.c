@@ -23,23 +23,30 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{"ls", cmd_ls, "list objects: zipc ls [-q] [-s] [-m] [--posix] "
-		       "[--xsi] [--json]"},
-	{"stat", cmd_stat, "everything about one object: zipc stat OBJECT "
-			   "[--layout]"},
-	{"rm", cmd_rm, "remove objects: zipc rm OBJECT... | zipc rm --stale "
-		       "[-n]"},
+	{"ls", cmd_ls,
+	 "list objects: zipc ls [-q] [-s] [-m] [--posix] "
+	 "[--xsi] [--json]"},
+	{"stat", cmd_stat,
+	 "everything about one object: zipc stat OBJECT "
+	 "[--layout]"},
+	{"rm", cmd_rm,
+	 "remove objects: zipc rm OBJECT... | zipc rm --stale "
+	 "[-n]"},
 	{"limits", cmd_limits, "the limits and what is used: zipc limits"},
-	{"send", cmd_send, "stdin to messages: zipc send QUEUE [--whole] "
-			   "[--type N|--prio N] [--timeout S]"},
-	{"recv", cmd_recv, "messages to stdout: zipc recv QUEUE [--count N|"
-			   "--all] [--timeout S] [--raw]"},
+	{"send", cmd_send,
+	 "stdin to messages: zipc send QUEUE [--whole] "
+	 "[--type N|--prio N] [--timeout S]"},
+	{"recv", cmd_recv,
+	 "messages to stdout: zipc recv QUEUE [--count N|"
+	 "--all] [--timeout S] [--raw]"},
 	{"post", cmd_post, "zipc post SEMAPHORE [--num I] [--count N]"},
 	{"wait", cmd_wait, "zipc wait SEMAPHORE [--num I] [--timeout S]"},
-	{"mk", cmd_mk, "make an object: zipc mk KIND [/NAME] [options] "
-		       "(zipc mk --help)"},
-	{"bench", cmd_bench, "zipc's IPC beside the kernel's: zipc bench "
-			     "[--quick] [--csv F] [--svg F] [--png F]"},
+	{"mk", cmd_mk,
+	 "make an object: zipc mk KIND [/NAME] [options] "
+	 "(zipc mk --help)"},
+	{"bench", cmd_bench,
+	 "zipc's IPC beside the kernel's: zipc bench "
+	 "[--quick] [--csv F] [--svg F] [--png F]"},
 };
 
 static void
