@@ -81,6 +81,7 @@ struct zkind {
 	char filter;	   /* 'q', 's' or 'm' as ipcs */
 	int posix;	   /* 1: objects by name; 0: by key and id */
 	uint32_t sig;	   /* layout signature of this build (0: none) */
+	int xsi_type;	   /* enum zipc_xsi_type, or -1 for POSIX */
 	/* Call @fn on every object (read-only); stop on non-zero. */
 	int (*list)(int (*fn)(struct zobj *o, void *arg), void *arg);
 	/* Kind-specific lines of "zipc stat". */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -538,6 +539,33 @@ obj_label(const struct zobj *z, char *buf, size_t len)
 		snprintf(buf, len, "%s %d", z->kind->name, z->id);
 }
 
+/*
+ * An object zipc cannot read (EPROTO: made by an incompatible zipc;
+ * EBADMSG: corrupt) has no ipc_perm to check and no engine to remove it:
+ * remove its file if the caller owns it (or is root), as unlink in the
+ * sticky store directory would allow, and free its XSI registry slot.
+ */
+static int
+remove_unreadable(const struct zobj *z)
+{
+	char path[4096];
+	struct stat st;
+	int r = zipc__path(path, sizeof(path), z->fname);
+	if (r < 0)
+		return r;
+	if (z->err != EPROTO && z->err != EBADMSG)
+		return -z->err;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (geteuid() != 0 && st.st_uid != geteuid())
+		return -EPERM;
+	if (unlink(path) < 0)
+		return -errno;
+	if (z->kind->xsi_type >= 0)
+		zipc__xsi_release((enum zipc_xsi_type)z->kind->xsi_type, z->id);
+	return 0;
+}
+
 int
 cmd_rm(int argc, char **argv)
 {
@@ -610,7 +638,7 @@ cmd_rm(int argc, char **argv)
 			if (spec_find(spec, &one, &now) < 0 || !now.stale)
 				continue;
 		}
-		int r = z->kind->remove(z);
+		int r = z->err ? remove_unreadable(z) : z->kind->remove(z);
 		if (r == -EINVAL || r == -ENOENT || r == -EIDRM) {
 			if (!stale) { /* gone meanwhile: as ipcrm says */
 				err_msg("rm: %s: already removed", label);

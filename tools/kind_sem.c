@@ -231,6 +231,7 @@ const struct zkind zkind_sem = {
 	.filter = 's',
 	.posix = 0,
 	.sig = ZIPC_SEM_SIG,
+	.xsi_type = ZIPC_XSI_SEM,
 	.list = sem_list,
 	.stat = sem_stat,
 	.layout = sem_layout,
@@ -282,9 +283,16 @@ psem_of(const struct zipc_obj *o)
 			      sizeof(struct zipc_seg_hdr));
 }
 
+#define PSEM_MAGIC 0x616d6573u /* "sema", as src/sem/sema.c */
+
 static void
 fill_psem(struct zobj *z, const struct zipc_obj *o)
 {
+	if (ld_relaxed(&psem_of(o)->sa_magic) != PSEM_MAGIC ||
+	    ld_relaxed(&psem_of(o)->sa_value) > SEM_VALUE_MAX) {
+		z->err = EBADMSG;
+		return;
+	}
 	struct stat st;
 	if (fstat(o->o_fd, &st) == 0) {
 		z->uid = z->cuid = st.st_uid;
@@ -364,6 +372,7 @@ const struct zkind zkind_psem = {
 	.filter = 's',
 	.posix = 1,
 	.sig = PSEM_SIG,
+	.xsi_type = -1,
 	.list = psem_list,
 	.stat = psem_stat,
 	.layout = psem_layout,

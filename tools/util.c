@@ -253,6 +253,23 @@ zobj_add_lock(struct zobj *o, const struct zipc_lock *lk)
 void
 zobj_finish(struct zobj *o)
 {
+	if (o->err) {
+		/* Nothing inside can be trusted: show what the file says. */
+		char path[4096];
+		struct stat st;
+		o->size = o->msgs = o->bytes = o->nsems = -1;
+		o->nusers = 0;
+		o->anon_waiters = 0;
+		if (zipc__path(path, sizeof(path), o->fname) == 0 &&
+		    stat(path, &st) == 0) {
+			o->uid = o->cuid = st.st_uid;
+			o->gid = o->cgid = st.st_gid;
+			o->mode = st.st_mode & 0777;
+			o->fsize = (uint64_t)st.st_size;
+			o->dev = st.st_dev;
+			o->ino = st.st_ino;
+		}
+	}
 	if (!scanned)
 		scan();
 	if (o->ino)

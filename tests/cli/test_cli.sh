@@ -447,6 +447,33 @@ section_bad() {
 		ok "bad input made and removed nothing" ||
 		not_ok "bad input changed objects" "$out"
 	"$ZIPC" rm 0x10 0x11 /m /p
+
+	# Hostile bytes: a queue with a bad magic, a semaphore with a
+	# scribbled body. ls and stat say so; rm --stale leaves them; rm
+	# removes them (only for their owner or root).
+	local id
+	id=$("$ZIPC" mk msg)
+	"$ZIPC" mk psem /c
+	printf XXXX | dd of="$ZIPC_DIR/zipc.msg.$id" conv=notrunc 2>/dev/null
+	dd if=/dev/zero of="$ZIPC_DIR/zipc.posix-sem/c" bs=1 seek=64 count=8 \
+		conv=notrunc 2>/dev/null
+	"$ZIPC" ls >"$T/out"
+	grep -qE "^msg +$id .* EBADMSG$" "$T/out" &&
+		grep -qE '^psem +- +/c .* EBADMSG$' "$T/out" &&
+		ok "ls flags corrupt objects" ||
+		not_ok "ls flags corrupt objects" "$(cat "$T/out")"
+	check "stat of a corrupt object" 0 '' -- "$ZIPC" stat "msg:$id"
+	grep -qE '^error +Bad message$' "$T/out" &&
+		ok "... says what is wrong" || not_ok "stat corrupt" "$(cat "$T/out")"
+	check "rm --stale leaves corrupt objects" 0 '' -- "$ZIPC" rm --stale
+	if "${nobody[@]}" true 2>/dev/null; then
+		check "rm: a corrupt object not ours" 1 \
+			"cannot remove msg $id: Operation not permitted" -- \
+			"${nobody[@]}" "$ZIPC" rm "msg:$id"
+	fi
+	check "rm removes corrupt objects" 0 '' -- "$ZIPC" rm "msg:$id" /c
+	out=$("$ZIPC" ls | wc -l)
+	[ "$out" -eq 1 ] && ok "... all of them" || not_ok "corrupt rm" "$("$ZIPC" ls)"
 }
 
 case $SECTION in
