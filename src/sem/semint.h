@@ -22,6 +22,7 @@ struct zipc_semset_map {
 	uint32_t sems_off, undo_off, q_off, log_off;
 	uint32_t my_undo;   /* our record index + 1, a hint */
 	int linked;	    /* our record's node is on our robust list */
+	uint32_t frozen;    /* SEM_FROZEN if the fast path may run, else 0 */
 	/* ipcperms() answers for the ipc_perm words last seen: semop must
 	 * not pay geteuid()/getgroups() system calls on every call. */
 	uint32_t pc_words[5];

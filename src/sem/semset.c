@@ -17,7 +17,9 @@
  * in which sleepers get what they wait for is the kernel's. The sleeper
  * finds q_state DONE and its result; it never retries on its own.
  * semncnt/semzcnt count sleepers whose blocking operation is a decrement /
- * a wait for zero on that semaphore, as count_semcnt does.
+ * a wait for zero on that semaphore, as count_semcnt does. A single
+ * operation on a small, quiet set skips the lock altogether: see
+ * zipc:fast-path.
  *
  * Crash safety. Every store inside a critical section that must not be
  * seen half-done goes through the transaction log: tx_put writes (offset,
@@ -178,6 +180,28 @@ SEM(const struct zipc_semset_map *m, uint32_t i)
 	return (void *)((char *)m->obj.o_base + m->sems_off + 24u * i);
 }
 
+/*
+ * The lock-free fast path (zipc:fast-path). A single operation without
+ * SEM_UNDO on a set of at most FAST_NSEMS semaphores is done with one
+ * 64-bit CAS over {sm_val, sm_pid}, without the set lock, when the word is
+ * not FROZEN. Whoever takes the lock first freezes every semaphore word
+ * (set_lock), so a critical section never sees a value change under it;
+ * at unlock the words are thawed only if nothing needs the slow path: no
+ * sleeper (the kernel's update_queue must run after each change), no undo
+ * record (a dead process's adjustments must be applied first), no
+ * readiness fd, nothing to poll. A fast operation is thus linearised
+ * either before a critical section (its CAS precedes the freeze) or after
+ * it (the thaw), and behaves as the locked path would.
+ */
+#define SEM_FROZEN 0x80000000u
+#define FAST_NSEMS 8
+
+static inline uint32_t
+sval(const struct zipc_sem *s)
+{
+	return ld_relaxed(&s->sm_val) & ~SEM_FROZEN;
+}
+
 static inline struct zipc_sem_undo *
 UNDO(const struct zipc_semset_map *m, uint32_t i)
 {
@@ -272,6 +296,7 @@ set_map(int id, struct zipc_semset_map **out)
 			m->undo_off = g.undo_off;
 			m->q_off = g.q_off;
 			m->log_off = g.log_off;
+			m->frozen = g.nsems <= FAST_NSEMS ? SEM_FROZEN : 0;
 			m->next = buckets[(unsigned)id % NBUCKETS];
 			/* Partner: ld_acquire of the bucket above. */
 			st_release(&buckets[(unsigned)id % NBUCKETS], m);
@@ -522,7 +547,7 @@ perform(struct zipc_semset_map *m, const struct zipc_sembuf *ops, int nsops,
 		uint32_t num = ops[i].sb_num;
 		int op = ops[i].sb_op;
 		struct zipc_sem *s = SEM(m, num);
-		int val = (int)ld_relaxed(&s->sm_val);
+		int val = (int)sval(s);
 		if (!op && val)
 			goto would_block;
 		val += op;
@@ -541,7 +566,7 @@ perform(struct zipc_semset_map *m, const struct zipc_sembuf *ops, int nsops,
 			tx_put(m, &un->un_adj[num], (uint32_t)adj);
 		}
 		if (op)
-			tx_put(m, &s->sm_val, (uint32_t)val);
+			tx_put(m, &s->sm_val, (uint32_t)val | m->frozen);
 	}
 	for (i = 0; i < nsops; i++) {
 		struct zipc_sem *s = SEM(m, ops[i].sb_num);
@@ -613,14 +638,14 @@ smart_wakeup_zero(struct zipc_semset_map *m, const struct zipc_sembuf *ops,
 	if (ops) {
 		for (int i = 0; i < nsops; i++) {
 			uint32_t num = ops[i].sb_num;
-			if (ld_relaxed(&SEM(m, num)->sm_val) == 0) {
+			if (sval(SEM(m, num)) == 0) {
 				got_zero = 1;
 				done |= wake_const_ops(m, L_SCONST(num));
 			}
 		}
 	} else {
 		for (uint32_t i = 0; i < m->nsems; i++) {
-			if (ld_relaxed(&SEM(m, i)->sm_val) == 0) {
+			if (sval(SEM(m, i)) == 0) {
 				got_zero = 1;
 				done |= wake_const_ops(m, L_SCONST(i));
 			}
@@ -663,7 +688,7 @@ again:;
 	for (int k = 0; k < n; k++) {
 		struct zipc_sem_q *q = QE(m, (uint32_t)idx[k]);
 		if (semnum >= 0 &&
-		    ld_relaxed(&SEM(m, (uint32_t)semnum)->sm_val) == 0)
+		    sval(SEM(m, (uint32_t)semnum)) == 0)
 			break;
 		if (q_dead(q)) {
 			q_drop(m, q);
@@ -770,9 +795,9 @@ undo_apply(struct zipc_semset_map *m, struct zipc_sem_undo *un)
 		if (!adj)
 			continue;
 		struct zipc_sem *s = SEM(m, i);
-		int v = (int)ld_relaxed(&s->sm_val) + adj;
+		int v = (int)sval(s) + adj;
 		v = v < 0 ? 0 : v > ZIPC_SEMVMX ? ZIPC_SEMVMX : v;
-		tx_put(m, &s->sm_val, (uint32_t)v);
+		tx_put(m, &s->sm_val, (uint32_t)v | m->frozen);
 		tx_put(m, &s->sm_pid, pid);
 		ZIPC_CRASH("sem.undo.applying");
 		tx_put(m, &un->un_adj[i], 0);
@@ -926,7 +951,7 @@ setall_redo(struct zipc_semset_map *m)
 	for (uint32_t i = 0; i < m->nsems; i++) {
 		struct zipc_sem *s = SEM(m, i);
 		uint32_t v = ld_relaxed(&s->sm_shadow);
-		st_relaxed(&s->sm_val, v > ZIPC_SEMVMX ? 0 : v);
+		st_relaxed(&s->sm_val, (v > ZIPC_SEMVMX ? 0 : v) | m->frozen);
 		st_relaxed(&s->sm_pid, pid);
 	}
 	ZIPC_CRASH("sem.setall.values");
@@ -953,10 +978,10 @@ rf_sync_all(struct zipc_semset_map *m, int resync)
 		if (resync) {
 			if (ld_relaxed(&s->sm_resv))
 				zipc__readyfd_resync(&s->sm_rf, fname,
-						     ld_relaxed(&s->sm_val) > 0);
+						     sval(s) > 0);
 		} else {
 			zipc__readyfd_sync(&s->sm_rf, fname,
-					   ld_relaxed(&s->sm_val) > 0);
+					   sval(s) > 0);
 		}
 	}
 }
@@ -993,12 +1018,47 @@ repair(struct zipc_semset_map *m)
 }
 
 /* Lock @m: 0, or -EIDRM when it was removed meanwhile. */
+static void
+freeze(struct zipc_semset_map *m)
+{
+	/* Partner: the acquire CAS of the fast path; from here on no value
+	 * changes under us. */
+	for (uint32_t i = 0; i < m->nsems; i++)
+		fetch_or_seq(&SEM(m, i)->sm_val, SEM_FROZEN);
+}
+
+/* Thaw the words for the fast path if nothing needs the slow one. */
+static void
+thaw(struct zipc_semset_map *m)
+{
+	struct zipc_semset_ctl *c = CTL(m);
+	if (ld_relaxed(&c->se_watchers) || ld_relaxed(&c->se_setall) ||
+	    ld_relaxed(&c->se_poll) || ld_relaxed(&c->se_log_n))
+		return;
+	uint32_t hi = undo_hi(m);
+	for (uint32_t i = 0; i < hi; i++)
+		if (ld_relaxed(&UNDO(m, i)->un_proc.pr_pid))
+			return;
+	if (any_waiting(m))
+		return;
+	/* Partner: the fast path's acquire load of the word. */
+	for (uint32_t i = 0; i < m->nsems; i++)
+		st_release(&SEM(m, i)->sm_val,
+			   ld_relaxed(&SEM(m, i)->sm_val) & ~SEM_FROZEN);
+}
+
 static int
 set_lock(struct zipc_semset_map *m)
 {
 	int r = zipc__lock(&CTL(m)->se_lock);
+	if (r == 0 || r == -EOWNERDEAD) {
+		if (m->frozen)
+			freeze(m);
+	}
 	if (unlikely(r == -EOWNERDEAD)) {
 		repair(m);
+		if (m->frozen)
+			freeze(m);
 		r = 0;
 	}
 	if (r < 0)
@@ -1041,6 +1101,9 @@ set_unlock(struct zipc_semset_map *m)
 		unmerge(m);
 	if (unlikely(ld_relaxed(&c->se_watchers)))
 		rf_sync_all(m, 0);
+	if (m->frozen &&
+	    ld_acquire(&zipc__obj_hdr(&m->obj)->sh_state) == ZIPC_SEG_READY)
+		thaw(m);
 	zipc__unlock(&c->se_lock);
 }
 
@@ -1365,6 +1428,40 @@ zipc__semop(int id, const struct sembuf *sops, size_t nsops,
 	r = -E2BIG;
 	if (nsops > LOG_OPS_MAX)
 		goto out;
+	if (nsops == 1 && m->frozen && !undos) {
+		/* zipc:fast-path */
+		uint64_t *w = (uint64_t *)(void *)&SEM(m, ops[0].sb_num)->sm_val;
+		uint64_t cur = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+		uint64_t mypid = (uint64_t)self()->pr_pid << 32;
+		int op = ops[0].sb_op;
+		for (;;) {
+			uint32_t v = (uint32_t)cur;
+			if (v & SEM_FROZEN)
+				break; /* slow path */
+			int nv = (int)v + op;
+			if (op == 0 ? v != 0 : nv < 0) {
+				if (!(ops[0].sb_flg & IPC_NOWAIT))
+					break;
+				r = -EAGAIN;
+				goto out;
+			}
+			if (nv > ZIPC_SEMVMX) {
+				r = -ERANGE;
+				goto out;
+			}
+			uint64_t want = (uint32_t)nv | mypid;
+			if (cur == want ||
+			    __atomic_compare_exchange_n(w, &cur, want, 0,
+							__ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE)) {
+				int64_t now = (int64_t)time(NULL);
+				if (ld_relaxed(&c->se_otime) != now)
+					st_relaxed(&c->se_otime, now);
+				r = 0;
+				goto out;
+			}
+		}
+	}
 	uint32_t tid = zipc__sem_sentinel_tid(undos);
 	uint32_t pid = self()->pr_pid;
 relock:
@@ -1753,11 +1850,11 @@ zipc__semctl(int id, int semnum, int cmd, void *ptr, int val)
 	}
 	case GETALL:
 		for (uint32_t i = 0; i < m->nsems; i++)
-			arr[i] = (uint16_t)ld_relaxed(&SEM(m, i)->sm_val);
+			arr[i] = (uint16_t)sval(SEM(m, i));
 		r = 0;
 		break;
 	case GETVAL:
-		r = (int)ld_relaxed(&SEM(m, (uint32_t)semnum)->sm_val);
+		r = (int)sval(SEM(m, (uint32_t)semnum));
 		break;
 	case GETPID:
 		r = (int)ld_relaxed(&SEM(m, (uint32_t)semnum)->sm_pid);
@@ -1775,7 +1872,8 @@ zipc__semctl(int id, int semnum, int cmd, void *ptr, int val)
 				tx_put(m, &un->un_adj[semnum], 0);
 		}
 		ZIPC_CRASH("sem.setval.cleared");
-		tx_put(m, &SEM(m, (uint32_t)semnum)->sm_val, (uint32_t)val);
+		tx_put(m, &SEM(m, (uint32_t)semnum)->sm_val,
+		       (uint32_t)val | m->frozen);
 		tx_put(m, &SEM(m, (uint32_t)semnum)->sm_pid, pid);
 		tx_commit(m);
 		st_relaxed(&c->se_ctime, (int64_t)time(NULL));
@@ -1855,7 +1953,7 @@ zipc__semset_fd(int id, int semnum)
 	if (r >= 0) {
 		fetch_add_seq(&c->se_watchers, 1);
 		zipc__readyfd_sync(&s->sm_rf, fname,
-				   ld_relaxed(&s->sm_val) > 0);
+				   sval(s) > 0);
 	}
 out:
 	set_unlock(m);

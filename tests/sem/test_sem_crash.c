@@ -94,10 +94,13 @@ do_take2_undo(int id)
 	op(id, 0, -2, SEM_UNDO);
 }
 
+/* Two operations: a single one would take the lock-free fast path,
+ * which is one CAS and has no crash point. */
 static void
 do_take2(int id)
 {
-	op(id, 0, -2, 0);
+	struct sembuf b[2] = {{0, -1, 0}, {0, -1, 0}};
+	zipc_semop(id, b, 2);
 }
 
 static void

@@ -352,11 +352,14 @@ main(void)
 		if (zid < 0)
 			FAIL("zipc_semget: %s", strerror(errno));
 		int len = 100 + (int)tu_rand_below(400);
+		/* Half the sets never see SEM_UNDO, so the lock-free fast
+		 * path (single operations, small sets) is compared too. */
+		int undo_set = (int)tu_rand_below(2);
 		for (int i = 0; i < len; i++, nops++) {
 			int r = (int)tu_rand_below(100);
 			if (r < 60)
-				one_semop(1);
-			else if (r < 97)
+				one_semop(undo_set);
+			else if (r < 97 || !undo_set)
 				one_semctl();
 			else
 				undo_child();

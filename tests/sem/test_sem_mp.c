@@ -2,7 +2,8 @@
 /*
  * Multi-process tests of XSI semaphore sets:
  *  - mutual exclusion: processes increment a plain shared counter under a
- *    semaphore (SEM_UNDO); it must end exact;
+ *    semaphore (with SEM_UNDO, and without: the lock-free fast path); it
+ *    must end exact;
  *  - a barrier built on wait-for-zero;
  *  - producer/consumer over a ring guarded by two semaphores;
  *  - EIDRM to sleepers on IPC_RMID, EINTR (even with SA_RESTART),
@@ -64,7 +65,7 @@ op1(int id, int num, int op, int flg)
 #define MX_ITERS 3000
 
 static void
-test_mutex(void)
+test_mutex(int flg)
 {
 	volatile long *counter = shared_page(4096);
 	int id = zipc_semget(IPC_PRIVATE, 1, 0600);
@@ -75,13 +76,13 @@ test_mutex(void)
 		pids[p] = fork();
 		if (pids[p] == 0) {
 			for (int i = 0; i < MX_ITERS; i++) {
-				if (op1(id, 0, -1, SEM_UNDO) < 0)
+				if (op1(id, 0, -1, flg) < 0)
 					_exit(2);
 				long v = *counter;
 				if (i % 7 == 0)
 					sched_yield();
 				*counter = v + 1;
-				if (op1(id, 0, 1, SEM_UNDO) < 0)
+				if (op1(id, 0, 1, flg) < 0)
 					_exit(3);
 			}
 			_exit(0);
@@ -92,7 +93,8 @@ test_mutex(void)
 	CHECK(*counter == (long)MX_PROCS * MX_ITERS);
 	CHECK(zipc_semctl(id, 0, GETVAL) == 1);
 	CHECK(zipc_semctl(id, 0, IPC_RMID) == 0);
-	printf("# mutex: %d processes x %d, counter exact\n", MX_PROCS,
+	printf("# mutex%s: %d processes x %d, counter exact\n",
+	       flg ? " (SEM_UNDO)" : " (lock-free fast path)", MX_PROCS,
 	       MX_ITERS);
 }
 
@@ -419,7 +421,8 @@ main(void)
 {
 	tu_setup(170);
 	tu_seed(0x3e3a0ull);
-	test_mutex();
+	test_mutex(SEM_UNDO);
+	test_mutex(0);
 	test_barrier();
 	test_prodcons();
 	test_errors();
