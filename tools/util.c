@@ -119,6 +119,7 @@ struct mapper {
 static struct mapper *mappers;
 static size_t n_mappers, cap_mappers;
 static int scanned;
+static int scan_blind; /* some process's maps could not be read */
 static dev_t store_dev;
 
 static void
@@ -144,8 +145,14 @@ scan_maps(uint32_t pid)
 	char path[64], line[512];
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
 	FILE *f = fopen(path, "re");
-	if (!f)
+	if (!f) {
+		/* Another user's process, for a caller who is not root.
+		 * (Root may still be refused a sandbox's init: that is no
+		 * user of our store.) */
+		if ((errno == EACCES || errno == EPERM) && geteuid() != 0)
+			scan_blind = 1;
 		return;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		unsigned maj, min;
 		unsigned long long inode;
@@ -213,6 +220,7 @@ users_rescan(void)
 {
 	n_mappers = 0;
 	scanned = 0;
+	scan_blind = 0;
 }
 
 void
@@ -284,9 +292,14 @@ zobj_finish(struct zobj *o)
 		else
 			o->dead_users++;
 	}
-	/* Sleepers counted without a pid and nobody alive mapping the
-	 * object: they were killed in their sleep. */
-	int dead = o->dead_users || (o->anon_waiters && !o->live_users);
+	/*
+	 * Sleepers counted without a pid and nobody alive mapping the
+	 * object: they were killed in their sleep -- unless some processes
+	 * could not be looked at (another user's, for a non-root caller),
+	 * which may be those very sleepers.
+	 */
+	int dead = o->dead_users ||
+		   (o->anon_waiters && !o->live_users && !scan_blind);
 	o->stale = !o->err && !o->live_users && (dead || o->removed);
 }
 
