@@ -15,6 +15,7 @@
  *   fuzz/corpus/sem (replayed by fuzz/replay.c as an ordinary test).
  */
 #include <errno.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/sem.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sem/sem.h"
@@ -52,17 +54,36 @@ die(const char *what, long got, long want)
 	abort();
 }
 
+static char fuzz_dir[64];
+static pid_t fuzz_owner;
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+cleanup_dir(void)
+{
+	if (getpid() == fuzz_owner && fuzz_dir[0])
+		nftw(fuzz_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 setup_dir(void)
 {
-	static int done;
-	if (done)
+	if (fuzz_dir[0])
 		return;
-	char tmpl[] = "/dev/shm/zipc-fuzz-sem.XXXXXX";
-	if (!mkdtemp(tmpl))
+	snprintf(fuzz_dir, sizeof(fuzz_dir), "/dev/shm/zipc-fuzz-sem.XXXXXX");
+	if (!mkdtemp(fuzz_dir))
 		abort();
-	setenv("ZIPC_DIR", tmpl, 1);
-	done = 1;
+	setenv("ZIPC_DIR", fuzz_dir, 1);
+	fuzz_owner = getpid();
+	atexit(cleanup_dir);
 }
 
 /* The model: values and this process's adjustments. */

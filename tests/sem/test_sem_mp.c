@@ -34,6 +34,17 @@ union semun {
 	unsigned short *array;
 };
 
+/* The kernel set of the wake-order test, removed on any exit. */
+static int kernel_set = -1;
+static pid_t owner;
+
+static void
+cleanup(void)
+{
+	if (getpid() == owner && kernel_set >= 0)
+		semctl(kernel_set, 0, IPC_RMID);
+}
+
 #define CHECK(c)                                                              \
 	do {                                                                  \
 		if (!(c)) {                                                   \
@@ -284,7 +295,7 @@ test_wake_order(void)
 	struct face k = {-1, semop, semctl}, z = {-1, zipc_semop, zipc_semctl};
 	long steps = 0;
 	for (int round = 0; round < 40; round++) {
-		k.id = semget(IPC_PRIVATE, WO_SEMS, 0600);
+		k.id = kernel_set = semget(IPC_PRIVATE, WO_SEMS, 0600);
 		z.id = zipc_semget(IPC_PRIVATE, WO_SEMS, 0600);
 		CHECK(k.id >= 0 && z.id >= 0);
 		pid_t kp[WO_SLEEP], zp[WO_SLEEP];
@@ -399,6 +410,7 @@ test_wake_order(void)
 			}
 		}
 		CHECK(semctl(k.id, 0, IPC_RMID) == 0);
+		kernel_set = -1;
 		CHECK(zipc_semctl(z.id, 0, IPC_RMID) == 0);
 		for (int i = 0; i < ns; i++) {
 			int ks = kp[i] < 0 ? -kp[i] - 1 : tu_wait(kp[i], 10000);
@@ -421,6 +433,8 @@ main(void)
 {
 	tu_setup(170);
 	tu_seed(0x3e3a0ull);
+	owner = getpid();
+	atexit(cleanup);
 	test_mutex(SEM_UNDO);
 	test_mutex(0);
 	test_barrier();
