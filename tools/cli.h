@@ -143,6 +143,11 @@ void users_rescan(void);
 int posix_walk(const char *ns, int (*fn)(const char *name, void *arg),
 	       void *arg);
 
+struct zipc_obj;
+/* zipc__obj_open, and -EBADMSG for a file shorter than @min_size (the
+ * header and the kind's control block): never read past a file's end. */
+int zobj_open(const char *fname, uint32_t kind, uint32_t sig, uint64_t min_size,
+	      struct zipc_obj *o);
 /* The store directory's fstatat of @fname: dev and inode. 0 or -errno. */
 int store_stat(const char *fname, struct zobj *o);
 /* Owner name, or the number. */

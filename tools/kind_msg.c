@@ -70,7 +70,8 @@ open_xsi(int id, struct zobj *z, struct zipc_obj *o)
 	z->id = id;
 	z->nsems = -1;
 	zipc__xsi_fname(z->fname, sizeof(z->fname), ZIPC_XSI_MSG, id);
-	return zipc__obj_open(z->fname, ZIPC_KIND_XSI_MSG, ZIPC_MQ_SIG, o);
+	return zobj_open(z->fname, ZIPC_KIND_XSI_MSG, ZIPC_MQ_SIG,
+			 ZIPC_MQ_ARENA_OFF, o);
 }
 
 static int
@@ -214,7 +215,8 @@ open_posix(const char *name, struct zobj *z, struct zipc_obj *o)
 				  0);
 	if (r < 0)
 		return r;
-	return zipc__obj_open(z->fname, ZIPC_KIND_POSIX_MQ, ZIPC_MQ_SIG, o);
+	return zobj_open(z->fname, ZIPC_KIND_POSIX_MQ, ZIPC_MQ_SIG,
+			 ZIPC_MQ_ARENA_OFF, o);
 }
 
 static int

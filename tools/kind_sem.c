@@ -85,7 +85,10 @@ open_set(int id, struct zobj *z, struct zipc_obj *o, struct geom *g)
 	z->id = id;
 	z->msgs = z->bytes = z->size = -1;
 	zipc__xsi_fname(z->fname, sizeof(z->fname), ZIPC_XSI_SEM, id);
-	int r = zipc__obj_open(z->fname, ZIPC_KIND_XSI_SEM, ZIPC_SEM_SIG, o);
+	int r = zobj_open(z->fname, ZIPC_KIND_XSI_SEM, ZIPC_SEM_SIG,
+			  sizeof(struct zipc_seg_hdr) +
+				  sizeof(struct zipc_semset_ctl),
+			  o);
 	if (r < 0)
 		return r;
 	if ((r = geom(o, g)) < 0)
@@ -267,7 +270,9 @@ open_psem(const char *name, struct zobj *z, struct zipc_obj *o)
 				  0);
 	if (r < 0)
 		return r;
-	r = zipc__obj_open(z->fname, ZIPC_KIND_POSIX_SEM, PSEM_SIG, o);
+	r = zobj_open(z->fname, ZIPC_KIND_POSIX_SEM, PSEM_SIG,
+		      sizeof(struct zipc_seg_hdr) + sizeof(struct psem_file),
+		      o);
 	if (r == 0 && o->o_size < sizeof(struct zipc_seg_hdr) +
 					  sizeof(struct psem_file)) {
 		zipc__obj_close(o);

@@ -36,7 +36,8 @@ fill(int id, struct zobj *z, struct zipc_obj *o)
 	z->id = id;
 	z->msgs = z->bytes = z->nsems = -1;
 	zipc__xsi_fname(z->fname, sizeof(z->fname), ZIPC_XSI_SHM, id);
-	int r = zipc__obj_open(z->fname, ZIPC_KIND_XSI_SHM, ZIPC_SHM_SIG, o);
+	int r = zobj_open(z->fname, ZIPC_KIND_XSI_SHM, ZIPC_SHM_SIG,
+			  ZIPC_SHM_DATA_OFF, o);
 	if (r < 0)
 		return r;
 	const struct zipc_shm_ctl *c = shm_ctl(o);

@@ -414,3 +414,17 @@ bad_option(const char *cmd, char **argv, int c, int idx,
 	    "'zipc %s --help')",
 	    cmd, typed ? typed : "?", cmd);
 }
+
+int
+zobj_open(const char *fname, uint32_t kind, uint32_t sig, uint64_t min_size,
+	  struct zipc_obj *o)
+{
+	int r = zipc__obj_open(fname, kind, sig, o);
+	if (r == 0 && o->o_size < min_size) {
+		/* A header that agrees with a file too short for the
+		 * control block: reading on would fault. */
+		zipc__obj_close(o);
+		r = -EBADMSG;
+	}
+	return r;
+}

@@ -480,7 +480,17 @@ section_bad() {
 			"cannot remove msg $id: Operation not permitted" -- \
 			"${nobody[@]}" "$ZIPC" rm "msg:$id"
 	fi
-	check "rm removes corrupt objects" 0 '' -- "$ZIPC" rm "msg:$id" /c
+	# A header that agrees with a file too short for its control block.
+	local sid
+	sid=$("$ZIPC" mk shm --size 100000)
+	truncate -s 128 "$ZIPC_DIR/zipc.shm.$sid"
+	printf '\x80\0\0\0\0\0\0\0' |
+		dd of="$ZIPC_DIR/zipc.shm.$sid" bs=1 seek=24 conv=notrunc 2>/dev/null
+	check "ls with a truncated segment" 0 '' -- "$ZIPC" ls -m
+	grep -qE "^shm +$sid .* EBADMSG$" "$T/out" &&
+		ok "... shows it as EBADMSG" || not_ok "truncated" "$(cat "$T/out")"
+	check "rm removes corrupt objects" 0 '' -- \
+		"$ZIPC" rm "msg:$id" /c "shm:$sid"
 	out=$("$ZIPC" ls | wc -l)
 	[ "$out" -eq 1 ] && ok "... all of them" || not_ok "corrupt rm" "$("$ZIPC" ls)"
 }
