@@ -110,9 +110,14 @@ shm_stat(FILE *f, const struct zobj *z)
 	st_line(f, "shm_ctime", "%lld", (long long)ld_relaxed(&c->sm_ctime));
 	st_line(f, "shm_cpid", "%u", ld_relaxed(&c->sm_cpid));
 	st_line(f, "shm_lpid", "%u", ld_relaxed(&c->sm_lpid));
-	st_line(f, "flags", "%s%s%s", (z->mode & SHM_DEST) ? "SHM_DEST " : "",
-		(z->mode & SHM_LOCKED) ? "SHM_LOCKED " : "",
-		(ld_relaxed(&c->sm_flags) & SHM_HUGETLB) ? "SHM_HUGETLB" : "");
+	char flags[64] = "";
+	if (z->mode & SHM_DEST)
+		strcat(flags, " SHM_DEST");
+	if (z->mode & SHM_LOCKED)
+		strcat(flags, " SHM_LOCKED");
+	if (ld_relaxed(&c->sm_flags) & SHM_HUGETLB)
+		strcat(flags, " SHM_HUGETLB");
+	st_line(f, "flags", "%s", flags[0] ? flags + 1 : "-");
 	st_line(f, "attach_max", "%d processes", ZIPC_SHM_ATT_MAX);
 	st_line(f, "data_offset", "%d", ZIPC_SHM_DATA_OFF);
 	zipc__obj_close(&o);
