@@ -67,7 +67,13 @@ int
 zipc__futex_wait(uint32_t *word, uint32_t expected,
 		 const struct zipc_deadline *dl)
 {
-	const struct timespec *ts = NULL;
+	/*
+	 * Always pass a deadline: an untimed FUTEX_WAIT is restarted by the
+	 * kernel after a handler with SA_RESTART (ERESTARTSYS), a timed one
+	 * never is (ERESTART_RESTARTBLOCK), and callers must see EINTR.
+	 */
+	static const struct timespec forever = {(time_t)1 << 40, 0};
+	const struct timespec *ts = &forever;
 	int op = FUTEX_WAIT_BITSET;
 	if (dl && dl->dl_set) {
 		if (dl->dl_abs.tv_sec < 0)

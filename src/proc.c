@@ -16,6 +16,31 @@
 #include "proc.h"
 
 /*
+ * A thread-group leader that called pthread_exit shows as a zombie while
+ * its other threads run: alive if /proc/PID/status counts more threads.
+ */
+static int
+zombie_leader_of_live(const char *stat_path)
+{
+	char path[64], buf[2048];
+	size_t n = strlen(stat_path);
+	if (n < 5 || n - 4 >= sizeof(path) - 8)
+		return 0;
+	memcpy(path, stat_path, n - 4); /* ".../stat" -> ".../status" */
+	strcpy(path + n - 4, "status");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = 0;
+	const char *t = strstr(buf, "\nThreads:");
+	return t && strtol(t + 9, NULL, 10) > 1;
+}
+
+/*
  * Parse /proc/PID/stat: "pid (comm) S ppid ... starttime(22) ...". comm may
  * hold spaces and parentheses, so scan from the last ')'.
  */
@@ -36,7 +61,9 @@ stat_start(const char *path)
 		return 0;
 	p += 2;
 	char state = *p;
-	if (state == 'Z' || state == 'X' || state == 'x')
+	if (state == 'X' || state == 'x')
+		return 0;
+	if (state == 'Z' && !zombie_leader_of_live(path))
 		return 0;
 	/* p is at field 3; skip to field 22. */
 	for (int field = 3; field < 22; field++) {

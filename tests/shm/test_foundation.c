@@ -12,8 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -282,6 +284,86 @@ test_futex_eintr(void **state)
 	munmap(word, 4096);
 }
 
+/* With SA_RESTART and no deadline the kernel would restart an untimed
+ * FUTEX_WAIT; zipc__futex_wait must still return -EINTR. */
+static void
+test_futex_eintr_sa_restart(void **state)
+{
+	(void)state;
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+	sigaction(SIGUSR1, &sa, NULL);
+	uint32_t *word = shared_page();
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child == 0) {
+		while (ld_acquire(&word[1]) == 0)
+			;
+		/* Keep poking until the parent has left its wait. */
+		while (ld_acquire(&word[2]) == 0) {
+			kill(parent, SIGUSR1);
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL); /* pacing the pokes, not sync */
+		}
+		_exit(0);
+	}
+	st_release(&word[1], 1);
+	int r;
+	do
+		r = zipc__futex_wait(&word[0], 0, NULL);
+	while (r == 0);
+	st_release(&word[2], 1);
+	assert_int_equal(r, -EINTR);
+	assert_int_equal(tu_wait(child, 10000), 0);
+	munmap(word, 4096);
+}
+
+static void *
+live_thread(void *arg)
+{
+	struct tu_gate *g = arg;
+	tu_gate_open(g);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int
+leader_exits(void *arg)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, live_thread, arg);
+	pthread_exit(NULL);
+}
+
+/* A process whose main thread called pthread_exit lives on. */
+static void
+test_proc_zombie_leader(void **state)
+{
+	(void)state;
+	struct tu_gate g;
+	tu_gate_init(&g);
+	pid_t pid = tu_fork(leader_exits, &g);
+	assert_int_equal(tu_gate_wait(&g, 10000), 0);
+	uint64_t start = 0;
+	/* Poll until the leader has become a zombie (bounded). */
+	for (int i = 0; i < 10000 && !start; i++) {
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		FILE *f = fopen(path, "r");
+		if (f && fgets(buf, sizeof(buf), f) &&
+		    strstr(strrchr(buf, ')'), ") Z"))
+			start = zipc__proc_start((uint32_t)pid);
+		if (f)
+			fclose(f);
+		if (!start)
+			sched_yield();
+	}
+	assert_true(start != 0);
+	assert_true(zipc__proc_alive((uint32_t)pid, start));
+	tu_kill(pid);
+	assert_false(zipc__proc_alive((uint32_t)pid, start));
+}
+
 static void
 test_event_wakes(void **state)
 {
@@ -546,6 +628,8 @@ main(void)
 		cmocka_unit_test(test_lock_mutual_exclusion),
 		cmocka_unit_test(test_futex_timeouts),
 		cmocka_unit_test(test_futex_eintr),
+		cmocka_unit_test(test_futex_eintr_sa_restart),
+		cmocka_unit_test(test_proc_zombie_leader),
 		cmocka_unit_test(test_event_wakes),
 		cmocka_unit_test(test_header_check),
 		cmocka_unit_test(test_store_objects),
