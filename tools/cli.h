@@ -148,6 +148,10 @@ struct zipc_obj;
  * header and the kind's control block): never read past a file's end. */
 int zobj_open(const char *fname, uint32_t kind, uint32_t sig, uint64_t min_size,
 	      struct zipc_obj *o);
+/* Call @fn for every object of namespace @ns ("mq", "sem", "shm") that
+ * was unlinked but is still mapped (removed, still held). */
+int posix_deleted(const char *ns, const struct zkind *kind,
+		  int (*fn)(struct zobj *z, void *arg), void *arg);
 /* The store directory's fstatat of @fname: dev and inode. 0 or -errno. */
 int store_stat(const char *fname, struct zobj *o);
 /* Owner name, or the number. */

@@ -243,7 +243,8 @@ static int
 mq_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
 	struct zwalk w = {fn, arg};
-	return posix_walk("zipc.posix-mq", one_posix, &w);
+	int r = posix_walk("zipc.posix-mq", one_posix, &w);
+	return r ? r : posix_deleted("mq", &zkind_mq, fn, arg);
 }
 
 static void

@@ -336,7 +336,8 @@ static int
 psem_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
 	struct zwalk w = {fn, arg};
-	return posix_walk("zipc.posix-sem", one_psem, &w);
+	int r = posix_walk("zipc.posix-sem", one_psem, &w);
+	return r ? r : posix_deleted("sem", &zkind_psem, fn, arg);
 }
 
 static void

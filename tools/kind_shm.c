@@ -193,7 +193,8 @@ static int
 pshm_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
 	struct zwalk w = {fn, arg};
-	return posix_walk("zipc.posix-shm", one_pshm, &w);
+	int r = posix_walk("zipc.posix-shm", one_pshm, &w);
+	return r ? r : posix_deleted("shm", &zkind_pshm, fn, arg);
 }
 
 static void

@@ -47,7 +47,8 @@ match_one(struct zobj *z, void *arg)
 	struct match *m = arg;
 	int hit = (m->by == BY_ID && z->id == m->id) ||
 		  (m->by == BY_KEY && z->key == m->key && !z->removed) ||
-		  (m->by == BY_NAME && !strcmp(z->name, m->name));
+		  (m->by == BY_NAME && !strcmp(z->name, m->name) &&
+		   !z->removed); /* unlinked: the name is free */
 	if (!hit)
 		return 0;
 	if (m->n < 8)

@@ -139,10 +139,59 @@ add_mapper(dev_t dev, ino_t ino, uint32_t pid)
 	mappers[n_mappers++] = (struct mapper){dev, ino, pid};
 }
 
+/*
+ * POSIX objects unlinked while still mapped: no longer in the store's
+ * directories, but in their mappers' /proc/PID/maps as
+ * "<store>/zipc.posix-<ns>/<name> (deleted)". Kept so that ls can show
+ * them as removed but still held.
+ */
+struct deleted {
+	char ns[8]; /* "mq", "sem", "shm" */
+	char name[NAME_MAX + 2];
+	char range[64]; /* the mapping, for /proc/PID/map_files */
+	ino_t ino;
+	uint32_t pid;
+};
+
+static struct deleted *deleted;
+static size_t n_deleted;
+static char store_real[4096];
+
+static void
+note_deleted(char *path, const char *range, ino_t ino, uint32_t pid)
+{
+	static const char suffix[] = " (deleted)";
+	size_t len = strcspn(path, "\n"), sl = strlen(store_real);
+	path[len] = 0;
+	if (!sl || len < sizeof(suffix) ||
+	    strcmp(path + len - (sizeof(suffix) - 1), suffix) ||
+	    strncmp(path, store_real, sl) ||
+	    strncmp(path + sl, "/zipc.posix-", 12))
+		return;
+	path[len - (sizeof(suffix) - 1)] = 0;
+	char *ns = path + sl + 12, *slash = strchr(ns, '/');
+	if (!slash || slash - ns >= 8 || strchr(slash + 1, '/'))
+		return;
+	*slash = 0;
+	for (size_t i = 0; i < n_deleted; i++)
+		if (deleted[i].ino == ino)
+			return; /* one entry per object; mappers come later */
+	struct deleted *p = realloc(deleted, (n_deleted + 1) * sizeof(*p));
+	if (!p)
+		return;
+	deleted = p;
+	p = &deleted[n_deleted++];
+	snprintf(p->ns, sizeof(p->ns), "%s", ns);
+	snprintf(p->name, sizeof(p->name), "/%s", slash + 1);
+	snprintf(p->range, sizeof(p->range), "%s", range);
+	p->ino = ino;
+	p->pid = pid;
+}
+
 static void
 scan_maps(uint32_t pid)
 {
-	char path[64], line[512];
+	char path[64], line[1024];
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
 	FILE *f = fopen(path, "re");
 	if (!f) {
@@ -156,10 +205,14 @@ scan_maps(uint32_t pid)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned maj, min;
 		unsigned long long inode;
-		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min,
-			   &inode) == 3 &&
-		    inode && makedev(maj, min) == store_dev)
+		char range[64];
+		int at = 0;
+		if (sscanf(line, "%63s %*s %*s %x:%x %llu %n", range, &maj,
+			   &min, &inode, &at) == 4 &&
+		    inode && makedev(maj, min) == store_dev) {
 			add_mapper(store_dev, (ino_t)inode, pid);
+			note_deleted(line + at, range, (ino_t)inode, pid);
+		}
 		while (!strchr(line, '\n') && fgets(line, sizeof(line), f))
 			;
 	}
@@ -199,6 +252,8 @@ scan(void)
 	if (stat(zipc__dir(), &st) < 0)
 		return;
 	store_dev = st.st_dev;
+	if (!realpath(zipc__dir(), store_real))
+		store_real[0] = 0;
 	DIR *d = opendir("/proc");
 	if (!d)
 		return;
@@ -219,6 +274,7 @@ void
 users_rescan(void)
 {
 	n_mappers = 0;
+	n_deleted = 0;
 	scanned = 0;
 	scan_blind = 0;
 }
@@ -427,4 +483,44 @@ zobj_open(const char *fname, uint32_t kind, uint32_t sig, uint64_t min_size,
 		r = -EBADMSG;
 	}
 	return r;
+}
+
+int
+posix_deleted(const char *ns, const struct zkind *kind,
+	      int (*fn)(struct zobj *z, void *arg), void *arg)
+{
+	if (!scanned)
+		scan();
+	for (size_t i = 0; i < n_deleted; i++) {
+		const struct deleted *d = &deleted[i];
+		char path[128];
+		struct stat st;
+		struct zobj z;
+		if (strcmp(d->ns, ns))
+			continue;
+		memset(&z, 0, sizeof(z));
+		z.kind = kind;
+		z.id = -1;
+		z.removed = 1;
+		z.size = z.msgs = z.bytes = z.nsems = -1;
+		snprintf(z.name, sizeof(z.name), "%s", d->name);
+		snprintf(z.fname, sizeof(z.fname), "zipc.posix-%s/%s", ns,
+			 d->name + 1);
+		z.dev = store_dev;
+		z.ino = d->ino;
+		/* Owner and mode from the mapping itself (root only). */
+		snprintf(path, sizeof(path), "/proc/%u/map_files/%s", d->pid,
+			 d->range);
+		if (stat(path, &st) == 0) {
+			z.uid = z.cuid = st.st_uid;
+			z.gid = z.cgid = st.st_gid;
+			z.mode = st.st_mode & 0777;
+			z.fsize = (uint64_t)st.st_size;
+		}
+		zobj_finish(&z);
+		int r = fn(&z, arg);
+		if (r)
+			return r;
+	}
+	return 0;
 }

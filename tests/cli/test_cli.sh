@@ -291,6 +291,20 @@ print(" ".join(sorted("%s:%s" % (o["kind"], o.get("id", o.get("name")))
 	check "a second rm --stale finds nothing" 0 '' -- "$ZIPC" rm --stale
 	[ ! -s "$T/out" ] || true
 
+	# An unlinked queue that a live process still has open.
+	"$ZIPC" rm /f
+	"$ZIPC" ls --posix >"$T/out"
+	grep -qE "^mq +- +/f .* $pf +- +removed$" "$T/out" &&
+		ok "an unlinked queue still open shows as removed, with its user" ||
+		not_ok "unlinked queue" "$(cat "$T/out")"
+	"$ZIPC" rm --stale >"$T/out2"
+	[ ! -s "$T/out2" ] && ok "... and rm --stale leaves it" ||
+		not_ok "rm --stale took a held object" "$(cat "$T/out2")"
+	kill -9 "$pf"; wait "$pf" 2>/dev/null
+	"$ZIPC" ls --posix | grep -q '/f' &&
+		not_ok "unlinked queue gone with its last user" ||
+		ok "unlinked queue gone with its last user"
+
 	# The removed segment goes with its last (killed) attacher.
 	kill -9 "$pi"; wait "$pi" 2>/dev/null
 	"$ZIPC" ls -m --xsi | grep -qE "^shm +$i " &&
