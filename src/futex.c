@@ -102,6 +102,37 @@ zipc__futex_wake(uint32_t *word, int n)
 	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
+static __thread uint32_t spin_budget_ns = 16000;
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int
+zipc__spin_while(const uint32_t *word, uint32_t val)
+{
+	uint64_t end = mono_ns() + spin_budget_ns;
+	do {
+		for (int i = 0; i < 32; i++) {
+			cpu_relax();
+			/* Partner: whatever release store the caller waits for;
+			 * the caller re-reads under its own protocol. */
+			if (ld_acquire(word) != val) {
+				if (spin_budget_ns < 64000)
+					spin_budget_ns *= 2;
+				return 1;
+			}
+		}
+	} while (mono_ns() < end);
+	if (spin_budget_ns > 1000)
+		spin_budget_ns /= 2;
+	return 0;
+}
+
 uint32_t
 zipc__event_prepare(struct zipc_event *ev)
 {

@@ -40,6 +40,16 @@ int zipc__futex_wait(uint32_t *word, uint32_t expected,
 void zipc__futex_wake(uint32_t *word, int n);
 
 /*
+ * Bounded adaptive spinning before sleeping: a wake-up across cores costs
+ * tens of microseconds on a VM, far more than a short spin. Spin while
+ * *@word == @val, at most the calling thread's budget; returns 1 if the
+ * word changed. The budget doubles (up to 64 us) when the spin paid off
+ * and halves (down to 1 us) when it did not, so a waiter that keeps
+ * sleeping anyway soon spends next to nothing.
+ */
+int zipc__spin_while(const uint32_t *word, uint32_t val);
+
+/*
  * An event: ev_seq changes on every signal; ev_waiters counts sleepers.
  *
  *   waiter: seq = zipc__event_prepare(ev);   (counts itself, seq_cst)

@@ -37,13 +37,13 @@
 #include "internal.h"
 #include "posix_name.h"
 #include "semint.h"
+#include "wait.h"
 #include "zipc.h"
 #include "zipc_compat.h"
 
 #define SEMA_MAGIC  0x616d6573u /* "sema" */
 #define SEMA_SHARED 1u
 #define SEMA_NAMED  2u
-#define SPIN	    32 /* pauses between clock reads */
 
 /* The file of a named semaphore. */
 struct zipc_sema_file {			/* off (after the header) */
@@ -183,41 +183,16 @@ zipc_sema_trywait(zipc_sema_t *sem)
 	return -EAGAIN;
 }
 
-/*
- * Bounded adaptive spinning before sleeping: a wake-up across cores costs
- * tens of microseconds on a VM, far more than a short spin. The budget
- * (per thread) doubles, up to 64 us, when spinning got the semaphore, and
- * halves, down to 1 us, when it did not, so an idle waiter soon costs
- * next to nothing.
- */
-static __thread uint32_t spin_budget_ns = 16000;
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
+/* Spin a while (wait.h) for a post before sleeping. */
 static int
 spin_take(struct zipc_sema *s)
 {
-	uint64_t end = mono_ns() + spin_budget_ns;
-	for (;;) {
-		for (int i = 0; i < SPIN; i++) {
-			cpu_relax();
-			if (ld_relaxed(&s->sa_value) && try_take(s)) {
-				if (spin_budget_ns < 64000)
-					spin_budget_ns *= 2;
-				return 1;
-			}
-		}
-		if (mono_ns() >= end)
-			break;
+	for (int i = 0; i < 4; i++) {
+		if (!zipc__spin_while(&s->sa_value, 0))
+			return 0;
+		if (try_take(s))
+			return 1;
 	}
-	if (spin_budget_ns > 1000)
-		spin_budget_ns /= 2;
 	return 0;
 }
 

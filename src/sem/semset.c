@@ -1522,6 +1522,8 @@ relock:
 	set_unlock(m);
 	zipc__sem_watch(m, 1);
 
+	/* A short spin first: the waker completes our operation for us. */
+	zipc__spin_while(&q->q_state, Q_WAITING);
 	long poll = 20000000L;
 	for (;;) {
 		struct timespec now, until;
