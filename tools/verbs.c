@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -83,6 +84,48 @@ static int
 is_timeout(int r)
 {
 	return r == -EAGAIN || r == -ETIMEDOUT || r == -ENOMSG;
+}
+
+/*
+ * ^C, kill or a hang-up while a verb sleeps: the handler makes the
+ * library call return -EINTR, so the sleeper leaves the object's wait
+ * queue itself. Dying in the sleep instead would leave a dead sleeper's
+ * record, and an object only dead processes used is stale.
+ */
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static void
+catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: sleeps end */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* What went wrong, in words: @r is a -errno of the library. */
+static const char *
+failure(int r, const char *timed_out)
+{
+	if (r == -EINTR && interrupted)
+		return "interrupted";
+	return is_timeout(r) ? timed_out : strerror(-r);
+}
+
+/* A verb's exit status: 128 + the signal after an interruption. */
+static int
+verb_status(int rc)
+{
+	return interrupted ? 128 + interrupted : rc;
 }
 
 /* ---- send / recv ------------------------------------------------------------
@@ -191,6 +234,7 @@ cmd_send(int argc, char **argv)
 		die(EXIT_USAGE, "send: --type is for XSI queues; POSIX "
 				"messages have a --prio");
 	open_queue("send", &z, O_WRONLY, &h);
+	catch_signals();
 
 	char *buf = NULL;
 	size_t cap = 0, sent = 0;
@@ -225,8 +269,7 @@ cmd_send(int argc, char **argv)
 			rc = 1;
 		} else if (r < 0) {
 			err_msg("send: %s: %s", h.label,
-				is_timeout(r) ? "queue full, timed out"
-					      : errtext(r));
+				failure(r, "queue full, timed out"));
 			rc = 1;
 		}
 	} else {
@@ -245,8 +288,7 @@ cmd_send(int argc, char **argv)
 			int r = q_send(&h, buf, len, type, prio, timeout);
 			if (r < 0) {
 				err_msg("send: %s: %s; %zu sent", h.label,
-					is_timeout(r) ? "queue full, timed out"
-						      : errtext(r),
+					failure(r, "queue full, timed out"),
 					sent);
 				rc = 1;
 				break;
@@ -257,7 +299,7 @@ cmd_send(int argc, char **argv)
 	free(buf);
 	if (h.q)
 		zipc_queue_close(h.q);
-	return rc;
+	return verb_status(rc);
 }
 
 int
@@ -302,6 +344,7 @@ cmd_recv(int argc, char **argv)
 	if (z.kind->posix && type_set)
 		die(EXIT_USAGE, "recv: --type is for XSI queues");
 	open_queue("recv", &z, O_RDONLY, &h);
+	catch_signals();
 	if (all)
 		timeout = 0;
 	char *buf = malloc(sizeof(long) + h.max + 1);
@@ -324,9 +367,7 @@ cmd_recv(int argc, char **argv)
 			if (all && is_timeout((int)n))
 				break;
 			err_msg("recv: %s: %s after %lld of %lld", h.label,
-				is_timeout((int)n) ? "timed out"
-						   : errtext((int)n),
-				got, count);
+				failure((int)n, "timed out"), got, count);
 			rc = 1;
 			break;
 		}
@@ -340,7 +381,7 @@ cmd_recv(int argc, char **argv)
 	free(buf);
 	if (h.q)
 		zipc_queue_close(h.q);
-	return rc;
+	return verb_status(rc);
 }
 
 /* ---- post / wait --------------------------------------------------------- */
@@ -378,6 +419,7 @@ sem_verb(int argc, char **argv, int post)
 	one_object(verb, argc, argv);
 	struct zobj z;
 	find_for(verb, argv[optind], 's', &z);
+	catch_signals();
 	int r;
 	if (z.kind == &zkind_sem) {
 		if (num >= z.nsems)
@@ -410,11 +452,11 @@ sem_verb(int argc, char **argv, int post)
 			snprintf(label, sizeof(label), "%s", z.name);
 		else
 			snprintf(label, sizeof(label), "sem %d", z.id);
-		die(1, "%s: %s: %s", verb, label,
-		    !post && is_timeout(r) ? "timed out"
-		    : r == -ERANGE || r == -EOVERFLOW
-			    ? "the value would pass its maximum"
-			    : errtext(r));
+		err_msg("%s: %s: %s", verb, label,
+			r == -ERANGE || r == -EOVERFLOW
+				? "the value would pass its maximum"
+				: failure(r, "timed out"));
+		return verb_status(1);
 	}
 	return 0;
 }

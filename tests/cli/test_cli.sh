@@ -211,6 +211,27 @@ section_verbs() {
 	"$ZIPC" wait "sem:$id" --num 1 && "$ZIPC" wait "sem:$id" --num 1 &&
 		"$ZIPC" stat "sem:$id" | grep -q '^sem\[1\] .*semval 1 ' &&
 		ok "post --count 3, wait twice (XSI)" || not_ok "XSI post/wait"
+	# A signal ends a sleeping verb cleanly: it leaves no dead sleeper.
+	"$ZIPC" wait "sem:$id" 2>"$T/term.err" &
+	wp=$!
+	until_stat "sem:$id" "^user +$wp waiting alive"
+	kill -TERM "$wp"
+	wait "$wp"
+	local st=$?
+	[ "$st" -eq 143 ] && grep -q 'interrupted' "$T/term.err" &&
+		"$ZIPC" stat "sem:$id" | grep -qE '^users +none$' &&
+		ok "SIGTERM ends zipc wait, which leaves the set clean" ||
+		not_ok "SIGTERM zipc wait" "status $st" "$(cat "$T/term.err")" \
+			"$("$ZIPC" stat "sem:$id")"
+	"$ZIPC" recv /q 2>"$T/term.err" &
+	wp=$!
+	until_stat /q '^recv_waiters +1$'
+	kill -TERM "$wp"
+	wait "$wp"
+	st=$?
+	[ "$st" -eq 143 ] && "$ZIPC" stat /q | grep -qE '^recv_waiters +0$' &&
+		ok "SIGTERM ends zipc recv, uncounted" ||
+		not_ok "SIGTERM zipc recv" "status $st" "$(cat "$T/term.err")"
 	check "wait on 0 with --timeout 0 fails" 1 'timed out' -- \
 		"$ZIPC" wait "sem:$id" --timeout 0
 	check "recv on empty with --timeout 0.01 fails" 1 'timed out' -- \
