@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The main job: build an optimised zipc and run `zipc bench --quick`, zipc
-# beside the kernel's IPC, to a table (stdout), CSV and an SVG picture.
+# beside the kernel's IPC, to a table (stdout), CSV and an SVG picture;
+# then zipc-bench-sem, semaphores beside the kernel's and glibc's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -18,4 +19,5 @@ if [ -x "$dir/tools/zipc" ] && "$dir/tools/zipc" bench --help >/dev/null 2>&1; t
 else
 	"$dir/bench/zipc-bench" --quick --csv results/bench.csv --svg results/bench.svg "$@"
 fi
-echo "wrote results/bench.csv and results/bench.svg"
+"$dir/bench/zipc-bench-sem" --quick --csv results/bench-sem.csv
+echo "wrote results/bench.csv, results/bench.svg and results/bench-sem.csv"
