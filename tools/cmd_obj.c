@@ -245,7 +245,7 @@ print_table(const struct zlist *l)
 		total -= cut;
 	}
 	for (int c = 0; c < C_N; c++)
-		printf("%s%*s%-*s", c ? " " : "", 0, "",
+		printf(col_right[c] ? "%s%*s" : "%s%-*s", c ? " " : "",
 		       c == C_N - 1 ? 0 : w[c], col_names[c]);
 	putchar('\n');
 	for (size_t i = 0; i < n; i++) {
