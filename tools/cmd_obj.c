@@ -78,10 +78,15 @@ collect_all(const struct zfilter *f, struct zlist *l)
 
 /* Common options of ls/rm/stat. Returns the getopt character or -1. */
 static const struct option filter_opts[] = {
-	{"posix", no_argument, NULL, 'P'},   {"xsi", no_argument, NULL, 'X'},
-	{"json", no_argument, NULL, 'j'},    {"stale", no_argument, NULL, 'S'},
-	{"dry-run", no_argument, NULL, 'n'}, {"layout", no_argument, NULL, 'L'},
-	{"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0},
+	{"posix", no_argument, NULL, 'P'},
+	{"xsi", no_argument, NULL, 'X'},
+	{"json", no_argument, NULL, 'j'},
+	{"stale", no_argument, NULL, 'Z'},
+	{"dry-run", no_argument, NULL, 'n'},
+	{"layout", no_argument, NULL, 'L'},
+	{"all", no_argument, NULL, 'A'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int
@@ -570,51 +575,79 @@ int
 cmd_rm(int argc, char **argv)
 {
 	struct zfilter f = {0};
-	int stale = 0, dry = 0, c, failed = 0, idx = -1;
-	while ((idx = -1, c = getopt_long(argc, argv, "qsmnh", filter_opts,
-					  &idx)) != -1) {
+	int stale = 0, dry = 0, all = 0, c, failed = 0, idx = -1;
+	/* ipcrm's -Q/-M/-S KEY: specs of their own kind. */
+	char(*keyspecs)[48] = calloc((size_t)argc, sizeof(*keyspecs));
+	int nkeys = 0;
+	if (!keyspecs)
+		die(1, "out of memory");
+	while ((idx = -1, c = getopt_long(argc, argv, "qsmnhQ:M:S:",
+					  filter_opts, &idx)) != -1) {
 		if (filter_opt(c, &f))
 			continue;
-		if (c == 'S')
+		if (c == 'Z')
 			stale = 1;
 		else if (c == 'n')
 			dry = 1;
-		else if (c == 'h') {
+		else if (c == 'A')
+			all = 1;
+		else if (c == 'Q' || c == 'M' || c == 'S') {
+			const char *k = c == 'Q'   ? "msg"
+					: c == 'M' ? "shm"
+						   : "sem";
+			char opt[4] = {'-', (char)c, 0};
+			snprintf(keyspecs[nkeys++], sizeof(*keyspecs),
+				 "%s:0x%08x", k,
+				 (unsigned)parse_key(opt, optarg));
+		} else if (c == 'h') {
 			printf("usage: zipc rm [-q|-s|-m] [--posix|--xsi] "
-			       "OBJECT...\n       zipc rm --stale "
-			       "[-n|--dry-run] [-q] [-s] [-m] [--posix] "
-			       "[--xsi]\n");
+			       "OBJECT...\n"
+			       "       zipc rm [-Q KEY] [-M KEY] [-S KEY] "
+			       "(msg, shm, sem key, as ipcrm)\n"
+			       "       zipc rm --stale [-n|--dry-run] [-q] "
+			       "[-s] "
+			       "[-m] [--posix] [--xsi]\n"
+			       "       zipc rm --all [-n] [-q] [-s] [-m] "
+			       "[--posix] [--xsi]\n");
+			free(keyspecs);
 			return 0;
 		} else
 			bad_option("rm", argv, c, idx, filter_opts);
 	}
 	struct zlist l = {0};
-	if (stale) {
-		if (optind < argc)
-			die(EXIT_USAGE, "rm: --stale takes no objects ('%s')",
-			    argv[optind]);
-		struct zlist all = {0};
-		collect_all(&f, &all);
-		for (size_t i = 0; i < all.n; i++)
-			if (all.v[i].stale)
-				collect(&all.v[i], &l);
-		free(all.v);
+	if (stale && all)
+		die(EXIT_USAGE, "rm: --stale or --all, not both");
+	if (stale || all) {
+		if (optind < argc || nkeys)
+			die(EXIT_USAGE, "rm: --%s takes no objects ('%s')",
+			    stale ? "stale" : "all",
+			    nkeys ? keyspecs[0] : argv[optind]);
+		struct zlist every = {0};
+		collect_all(&f, &every);
+		for (size_t i = 0; i < every.n; i++)
+			if (every.v[i].stale || (all && !every.v[i].removed))
+				collect(&every.v[i], &l);
+		free(every.v);
 	} else {
-		if (optind == argc)
+		if (optind == argc && !nkeys)
 			die(EXIT_USAGE, "rm: which objects? (zipc rm OBJECT..."
 					" or zipc rm --stale)");
 		if (dry)
-			die(EXIT_USAGE, "rm: --dry-run goes with --stale");
+			die(EXIT_USAGE, "rm: --dry-run goes with --stale or "
+					"--all");
 		/* Resolve every spec before removing anything: a bad one
 		 * leaves everything as it was. */
-		for (int i = optind; i < argc; i++) {
+		for (int i = 0; i < nkeys + argc - optind; i++) {
+			const char *spec = i < nkeys ? keyspecs[i]
+						     : argv[optind + i - nkeys];
 			struct zobj z;
-			if (spec_find(argv[i], &f, &z) < 0)
+			if (spec_find(spec, &f, &z) < 0)
 				die(1, "rm: no object '%s' (nothing removed)",
-				    argv[i]);
+				    spec);
 			collect(&z, &l);
 		}
 	}
+	free(keyspecs);
 	for (size_t i = 0; i < l.n; i++) {
 		char label[NAME_MAX + 16];
 		const struct zobj *z = &l.v[i];
@@ -648,7 +681,7 @@ cmd_rm(int argc, char **argv)
 			err_msg("rm: cannot remove %s: %s", label,
 				strerror(-r));
 			failed = 1;
-		} else if (stale) {
+		} else if (stale || all) {
 			printf("removed %s\n", label);
 		}
 	}

@@ -380,6 +380,17 @@ section_bad() {
 		"$ZIPC" rm 0x10 0
 	check "rm: ... left the first in place too" 0 '' -- "$ZIPC" stat 0x10
 
+	check "rm -Q: bad key" 2 "-Q: expected a number" -- "$ZIPC" rm -Q zz
+	check "rm -S: key 0" 2 "IPC_PRIVATE" -- "$ZIPC" rm -S 0
+	check "rm -M: no such segment" 1 "no object 'shm:0x00000010'" -- \
+		"$ZIPC" rm -M 0x10
+	check "rm: --stale and --all" 2 'not both' -- "$ZIPC" rm --stale --all
+	check "rm: --all with an object" 2 'all takes no objects' -- \
+		"$ZIPC" rm --all 0x10
+	check "rm --all -n lists, removes nothing" 0 '' -- "$ZIPC" rm --all -n -q
+	[ "$(cat "$T/out")" = $'would remove msg 0\nwould remove mq /m' ] &&
+		ok "... the queues" || not_ok "rm --all -n -q" "$(cat "$T/out")"
+
 	# Permission refused: root's objects, nobody tries.
 	local nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 	if "${nobody[@]}" true 2>/dev/null; then
@@ -490,7 +501,10 @@ section_bad() {
 	[ "$out" = "msg 0x00000010 sem 0x00000011 mq /m psem /p " ] &&
 		ok "bad input made and removed nothing" ||
 		not_ok "bad input changed objects" "$out"
-	"$ZIPC" rm 0x10 0x11 /m /p
+	check "rm -Q KEY -S KEY, as ipcrm" 0 '' -- "$ZIPC" rm -Q 0x10 -S 0x11
+	check "rm --all --posix" 0 '' -- "$ZIPC" rm --all --posix
+	[ "$(cat "$T/out")" = $'removed mq /m\nremoved psem /p' ] &&
+		ok "... said what it removed" || not_ok "rm --all" "$(cat "$T/out")"
 
 	# Hostile bytes: a queue with a bad magic, a semaphore with a
 	# scribbled body. ls and stat say so; rm --stale leaves them; rm
