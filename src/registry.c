@@ -20,6 +20,7 @@
 
 #include "atomic.h"
 #include "internal.h"
+#include "ipcperm.h"
 #include "registry.h"
 #include "store.h"
 
@@ -31,6 +32,27 @@ void
 zipc__xsi_fname(char *buf, size_t len, enum zipc_xsi_type type, int id)
 {
 	snprintf(buf, len, "zipc.%s.%d", type_names[type], id);
+}
+
+int
+zipc__xsi_create(enum zipc_xsi_type type, int id, uint32_t kind,
+		 uint32_t layout_sig, uint64_t size, uint32_t hdr_size,
+		 int flags, zipc_obj_init_fn init, void *arg)
+{
+	char fname[64];
+	struct zipc_obj o;
+	zipc__xsi_fname(fname, sizeof(fname), type, id);
+	int r = zipc__obj_create(fname, kind, layout_sig, size, hdr_size,
+				 (uint64_t)id,
+				 0600 | zipc__ipc_file_mode((uint32_t)flags),
+				 init, arg, &o);
+	/* No room for it (or too big to reserve): the kernel says ENOMEM. */
+	if (r == -EFBIG || r == -ENOSPC || r == -EINVAL)
+		return -ENOMEM;
+	if (r < 0)
+		return r;
+	zipc__obj_close(&o);
+	return 0;
 }
 
 /* The registry mapping, per process, reopened if ZIPC_DIR changes. */

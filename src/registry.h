@@ -12,6 +12,7 @@
 
 #include "layout.h"
 #include "lock.h"
+#include "store.h"
 
 enum zipc_xsi_type { ZIPC_XSI_SHM, ZIPC_XSI_MSG, ZIPC_XSI_SEM, ZIPC_XSI_N };
 
@@ -89,6 +90,15 @@ void zipc__xsi_fname(char *buf, size_t len, enum zipc_xsi_type type, int id);
  */
 int zipc__xsi_get(enum zipc_xsi_type type, const struct zipc_xsi_req *req,
 		  const struct zipc_xsi_ops *ops, void *arg);
+
+/*
+ * The create step of a kind: make the file of XSI object @id (named from
+ * the id, file mode from the ipc mode bits of @flags), run @init on it and
+ * unmap it. No room for it gives -ENOMEM, as the kernel says.
+ */
+int zipc__xsi_create(enum zipc_xsi_type type, int id, uint32_t kind,
+		     uint32_t layout_sig, uint64_t size, uint32_t hdr_size,
+		     int flags, zipc_obj_init_fn init, void *arg);
 
 /* Object @id is gone (its file already removed): free its slot. */
 void zipc__xsi_release(enum zipc_xsi_type type, int id);

@@ -36,6 +36,7 @@
 #include "registry.h"
 #include "shm.h"
 #include "store.h"
+#include "sysctl.h"
 
 #define SHMMIN 1
 #define HUGE_2M (2ull << 20)
@@ -44,18 +45,6 @@ static struct zipc_shm_ctl *
 ctl_of(const struct zipc_obj *o)
 {
 	return (void *)((char *)o->o_base + sizeof(struct zipc_seg_hdr));
-}
-
-static uint64_t
-read_sysctl_u64(const char *path, uint64_t dflt)
-{
-	FILE *f = fopen(path, "re");
-	unsigned long long v;
-	if (!f)
-		return dflt;
-	int n = fscanf(f, "%llu", &v);
-	fclose(f);
-	return n == 1 ? v : dflt;
 }
 
 static uint64_t
@@ -313,7 +302,7 @@ static int
 shm_precheck(void *arg)
 {
 	struct get_args *g = arg;
-	uint64_t shmmax = read_sysctl_u64("/proc/sys/kernel/shmmax",
+	uint64_t shmmax = zipc__sysctl_u64("/proc/sys/kernel/shmmax",
 					  UINT64_MAX);
 	if (g->size < SHMMIN || g->size > shmmax)
 		return -EINVAL;
@@ -339,22 +328,10 @@ static int
 shm_create(int id, int32_t key, int flags, void *arg)
 {
 	struct get_args *g = arg;
-	char fname[64];
-	struct zipc_obj o;
 	(void)key; /* g->key, set by zipc__shm_get */
-	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_SHM, id);
-	int r = zipc__obj_create(fname, ZIPC_KIND_XSI_SHM, ZIPC_SHM_SIG,
-				 ZIPC_SHM_DATA_OFF + g->mapped,
-				 ZIPC_SHM_DATA_OFF, (uint64_t)id,
-				 0600 | zipc__ipc_file_mode((uint32_t)flags),
-				 shm_init, g, &o);
-	/* No room for it (or too big to reserve): the kernel says ENOMEM. */
-	if (r == -EFBIG || r == -ENOSPC || r == -EINVAL)
-		r = -ENOMEM;
-	if (r < 0)
-		return r;
-	zipc__obj_close(&o);
-	return 0;
+	return zipc__xsi_create(ZIPC_XSI_SHM, id, ZIPC_KIND_XSI_SHM,
+				ZIPC_SHM_SIG, ZIPC_SHM_DATA_OFF + g->mapped,
+				ZIPC_SHM_DATA_OFF, flags, shm_init, g);
 }
 
 static int
@@ -393,10 +370,10 @@ zipc__shm_get(int32_t key, uint64_t size, int flags)
 	struct zipc_xsi_req req = {
 		.key = key,
 		.flags = flags,
-		.mni = (uint32_t)read_sysctl_u64("/proc/sys/kernel/shmmni",
+		.mni = (uint32_t)zipc__sysctl_u64("/proc/sys/kernel/shmmni",
 						 4096),
 		.pages = pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages,
-		.pages_limit = read_sysctl_u64("/proc/sys/kernel/shmall",
+		.pages_limit = zipc__sysctl_u64("/proc/sys/kernel/shmall",
 					       UINT64_MAX),
 	};
 	zipc__shm_sweep();
@@ -611,12 +588,12 @@ ctl_info(int cmd, struct shmid_ds *buf)
 	if (cmd == IPC_INFO) {
 		struct shminfo *si = (struct shminfo *)(void *)buf;
 		memset(si, 0, sizeof(*si));
-		si->shmmax = read_sysctl_u64("/proc/sys/kernel/shmmax",
+		si->shmmax = zipc__sysctl_u64("/proc/sys/kernel/shmmax",
 					     UINT64_MAX);
 		si->shmmin = SHMMIN;
-		si->shmmni = read_sysctl_u64("/proc/sys/kernel/shmmni", 4096);
+		si->shmmni = zipc__sysctl_u64("/proc/sys/kernel/shmmni", 4096);
 		si->shmseg = si->shmmni;
-		si->shmall = read_sysctl_u64("/proc/sys/kernel/shmall",
+		si->shmall = zipc__sysctl_u64("/proc/sys/kernel/shmall",
 					     UINT64_MAX);
 	} else {
 		struct shm_info *si = (struct shm_info *)(void *)buf;

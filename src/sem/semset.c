@@ -1169,26 +1169,16 @@ static int
 sem_create(int id, int32_t key, int flags, void *arg)
 {
 	struct get_args *g = arg;
-	char fname[64];
-	struct zipc_obj o;
 	struct geom gm;
 	(void)key;
 	geom_for((uint32_t)g->nsems, 0, &gm);
 	geom_for((uint32_t)g->nsems, log_cap_for(g->lim.semopm, gm.nundo),
 		 &gm);
 	struct create_ctx x = {g, flags};
-	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_SEM, id);
-	int r = zipc__obj_create(fname, ZIPC_KIND_XSI_SEM, ZIPC_SEM_SIG,
-				 gm.size, (uint32_t)sizeof(struct zipc_seg_hdr),
-				 (uint64_t)id,
-				 0600 | zipc__ipc_file_mode((uint32_t)flags),
-				 sem_init_cb, &x, &o);
-	if (r == -EFBIG || r == -ENOSPC)
-		r = -ENOMEM;
-	if (r < 0)
-		return r;
-	zipc__obj_close(&o);
-	return 0;
+	return zipc__xsi_create(ZIPC_XSI_SEM, id, ZIPC_KIND_XSI_SEM,
+				ZIPC_SEM_SIG, gm.size,
+				(uint32_t)sizeof(struct zipc_seg_hdr), flags,
+				sem_init_cb, &x);
 }
 
 static int
