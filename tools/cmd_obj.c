@@ -211,8 +211,10 @@ term_width(void)
 {
 	struct winsize ws;
 	const char *c = getenv("COLUMNS");
-	if (c && atoi(c) > 0)
-		return atoi(c);
+	char *end;
+	long v = c ? strtol(c, &end, 10) : 0;
+	if (c && *c && !*end && v > 0 && v < 100000)
+		return (int)v;
 	if (isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
 		return ws.ws_col;
 	return 0; /* not a terminal: never cut */

@@ -59,7 +59,8 @@ geom(const struct zipc_obj *o, struct geom *g)
 static const struct zipc_sem *
 sem_at(const struct zipc_obj *o, const struct geom *g, uint32_t i)
 {
-	return (const void *)((const char *)o->o_base + g->sems_off + 24 * i);
+	return (const void *)((const char *)o->o_base + g->sems_off +
+			      24 * (size_t)i);
 }
 
 static const struct zipc_sem_undo *
@@ -72,7 +73,8 @@ undo_at(const struct zipc_obj *o, const struct geom *g, uint32_t i)
 static const struct zipc_sem_q *
 q_at(const struct zipc_obj *o, const struct geom *g, uint32_t i)
 {
-	return (const void *)((const char *)o->o_base + g->q_off + 256 * i);
+	return (const void *)((const char *)o->o_base + g->q_off +
+			      256 * (size_t)i);
 }
 
 /* ---- XSI sets --------------------------------------------------------- */
