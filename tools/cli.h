@@ -134,6 +134,10 @@ void zobj_add_user(struct zobj *o, uint32_t pid, uint64_t start, int alive,
 struct zipc_lock;
 /* Add the owner of lock @lk, if it is held. */
 void zobj_add_lock(struct zobj *o, const struct zipc_lock *lk);
+/* Add as sleepers the processes that map @o and sleep in FUTEX_WAIT on
+ * a word at one of the file offsets @offs (kinds that count sleepers
+ * without recording them). */
+void zobj_find_sleepers(struct zobj *o, const uint64_t *offs, int noffs);
 /* Add mappers from /proc, count live/dead users and decide staleness. */
 void zobj_finish(struct zobj *o);
 /* Forget the /proc scan (after removals). */

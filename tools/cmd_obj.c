@@ -142,9 +142,14 @@ users_text(const struct zobj *z, int waiters, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, "%s%u%s", n ? "," : "",
 				      u->pid, u->alive ? "" : "(dead)");
 	}
-	if (waiters && z->anon_waiters && n + 1 < len)
+	/* Sleepers a queue or POSIX semaphore counts but nobody was found
+	 * asleep for: killed in their sleep, or about to sleep. */
+	uint32_t seen = 0;
+	for (int i = 0; i < z->nusers; i++)
+		seen += z->users[i].role == ZR_WAIT && z->users[i].alive;
+	if (waiters && z->anon_waiters > seen && n + 1 < len)
 		n += (size_t)snprintf(buf + n, len - n, "%s%u counted",
-				      n ? "," : "", z->anon_waiters);
+				      n ? "," : "", z->anon_waiters - seen);
 	if (n >= len && len > 4)
 		strcpy(buf + len - 4, "...");
 	if (!buf[0])

@@ -53,6 +53,17 @@ fill_common(struct zobj *z, const struct zipc_obj *o)
 	z->dev = o->o_dev;
 	z->ino = o->o_ino;
 	zobj_add_lock(z, &c->mq_lock);
+	if (z->anon_waiters) {
+		/* Who the counted sleepers are: the futex words they sleep on.
+		 */
+		const uint64_t words[] = {
+			sizeof(struct zipc_seg_hdr) +
+				offsetof(struct zipc_mq_ctl, mq_rev.ev_seq),
+			sizeof(struct zipc_seg_hdr) +
+				offsetof(struct zipc_mq_ctl, mq_sev.ev_seq),
+		};
+		zobj_find_sleepers(z, words, 2);
+	}
 	if (ld_relaxed(&c->mq_nkind) != ZIPC_MQ_NOTIFY_NONE)
 		zobj_add_user(z, ld_relaxed(&c->mq_nproc.pr_pid),
 			      ld_relaxed(&c->mq_nproc.pr_start),

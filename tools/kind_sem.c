@@ -312,6 +312,11 @@ fill_psem(struct zobj *z, const struct zipc_obj *o)
 	z->anon_waiters = ld_relaxed(&psem_of(o)->sa_waiters);
 	z->dev = o->o_dev;
 	z->ino = o->o_ino;
+	if (z->anon_waiters) {
+		const uint64_t word = sizeof(struct zipc_seg_hdr) +
+				      offsetof(struct zipc_sema, sa_value);
+		zobj_find_sleepers(z, &word, 1);
+	}
 }
 
 static int

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -114,6 +115,7 @@ struct mapper {
 	dev_t dev;
 	ino_t ino;
 	uint32_t pid;
+	uint64_t start, end, pgoff; /* the mapping; 0, 0: an open fd */
 };
 
 static struct mapper *mappers;
@@ -123,7 +125,8 @@ static int scan_blind; /* some process's maps could not be read */
 static dev_t store_dev;
 
 static void
-add_mapper(dev_t dev, ino_t ino, uint32_t pid)
+add_mapper(dev_t dev, ino_t ino, uint32_t pid, uint64_t start, uint64_t end,
+	   uint64_t pgoff)
 {
 	for (size_t i = n_mappers; i-- > 0 && mappers[i].pid == pid;)
 		if (mappers[i].dev == dev && mappers[i].ino == ino)
@@ -136,7 +139,8 @@ add_mapper(dev_t dev, ino_t ino, uint32_t pid)
 		mappers = p;
 		cap_mappers = cap;
 	}
-	mappers[n_mappers++] = (struct mapper){dev, ino, pid};
+	mappers[n_mappers++] =
+		(struct mapper){dev, ino, pid, start, end, pgoff};
 }
 
 /*
@@ -204,13 +208,15 @@ scan_maps(uint32_t pid)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		unsigned maj, min;
-		unsigned long long inode;
+		unsigned long long inode, start, end, pgoff;
 		char range[64];
 		int at = 0;
-		if (sscanf(line, "%63s %*s %*s %x:%x %llu %n", range, &maj,
-			   &min, &inode, &at) == 4 &&
-		    inode && makedev(maj, min) == store_dev) {
-			add_mapper(store_dev, (ino_t)inode, pid);
+		if (sscanf(line, "%63s %*s %llx %x:%x %llu %n", range, &pgoff,
+			   &maj, &min, &inode, &at) == 5 &&
+		    inode && makedev(maj, min) == store_dev &&
+		    sscanf(range, "%llx-%llx", &start, &end) == 2) {
+			add_mapper(store_dev, (ino_t)inode, pid, start, end,
+				   pgoff);
 			note_deleted(line + at, range, (ino_t)inode, pid);
 		}
 		while (!strchr(line, '\n') && fgets(line, sizeof(line), f))
@@ -239,7 +245,7 @@ scan_fds(uint32_t pid)
 			continue;
 		if (fstatat(dfd, e->d_name, &st, 0) == 0 &&
 		    st.st_dev == store_dev && S_ISREG(st.st_mode))
-			add_mapper(st.st_dev, st.st_ino, pid);
+			add_mapper(st.st_dev, st.st_ino, pid, 0, 0, 0);
 	}
 	closedir(d);
 }
@@ -523,4 +529,55 @@ posix_deleted(const char *ns, const struct zkind *kind,
 			return r;
 	}
 	return 0;
+}
+
+/*
+ * Is a thread of @pid asleep in FUTEX_WAIT on one of the words at file
+ * offsets @offs of the mapping @m? /proc/PID/task/TID/syscall shows a
+ * sleeping thread's system call and arguments (root, or our own
+ * processes): futex's first argument is the word's address.
+ */
+static int
+asleep_on(const struct mapper *m, const uint64_t *offs, int noffs)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%u/task", m->pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	int found = 0;
+	while (!found && (e = readdir(d))) {
+		char file[384];
+		long nr;
+		unsigned long long addr;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s/syscall", path, e->d_name);
+		FILE *f = fopen(file, "re");
+		if (!f)
+			continue;
+		if (fgets(line, sizeof(line), f) &&
+		    sscanf(line, "%ld %llx", &nr, &addr) == 2 &&
+		    nr == SYS_futex && addr >= m->start && addr < m->end)
+			for (int i = 0; i < noffs; i++)
+				if (addr - m->start + m->pgoff == offs[i])
+					found = 1;
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+void
+zobj_find_sleepers(struct zobj *o, const uint64_t *offs, int noffs)
+{
+	if (!scanned)
+		scan();
+	for (size_t i = 0; i < n_mappers; i++) {
+		const struct mapper *m = &mappers[i];
+		if (m->ino == o->ino && m->dev == o->dev && m->end &&
+		    asleep_on(m, offs, noffs))
+			zobj_add_user(o, m->pid, 0, 1, ZR_WAIT);
+	}
 }

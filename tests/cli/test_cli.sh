@@ -263,8 +263,9 @@ section_stale() {
 	"$ZIPC" recv "msg:$e" & pe=$!; PIDS+=("$pe")
 	"$ZIPC" wait /h & ph=$!; PIDS+=("$ph")
 	until_stat "sem:$d" "^user +$pd waiting alive" || return
-	until_stat "msg:$e" '^recv_waiters +1$' || return
-	until_stat /h '^waiters +1$' || return
+	# Counted, then seen asleep on the queue's or semaphore's futex word.
+	until_stat "msg:$e" "^user +$pe waiting alive" || return
+	until_stat /h "^user +$ph waiting alive" || return
 	"$ZIPC" rm "shm:$i"
 
 	"$ZIPC" ls >"$T/out"
