@@ -42,8 +42,15 @@
  * FUTEX_WAKE. Because counting happens under the same lock as the change,
  * a zero count proves no sleeper can have missed the change, so the
  * uncontended path makes no system call and does not even write the
- * event's line. Before sleeping a waiter spins for a bounded, adaptive
- * time on the queue's own state (message count, free slots), uncounted:
+ * event's line. Beside the event's own count, each side keeps under the
+ * lock how many of its sleepers are still owed a wake (mq_rpend,
+ * mq_spend): a waker takes one wake (or all) off it and signals only
+ * then, so a sleeper that is slow to get back on a CPU costs one
+ * FUTEX_WAKE, not one per message moved meanwhile. That count may run
+ * high (a sleeper that timed out or died keeps its entry: a spare wake
+ * later), never low. Before sleeping a waiter spins for a bounded,
+ * adaptive time on the queue's own state (message count, free slots)
+ * until it moved and the lock is free, uncounted:
  * a wake-up across cores costs tens of microseconds on a VM, far more
  * than a short spin. The budget doubles when spinning paid off and halves
  * when it did not, down to "off" (then one wait in 32 probes with an 8 us
@@ -686,7 +693,14 @@ spin(struct zipc_queue *q, uint32_t *word, uint32_t seen)
 	int64_t start = now_ns();
 	for (unsigned it = 1;; it++) {
 		cpu_relax();
-		if (ld_acquire(word) != seen) {
+		/*
+		 * Done when the word moved and the lock is free: a peer
+		 * still inside its critical section (a long message is
+		 * copied under the lock) would send us into the lock's own
+		 * futex sleep, which costs far more than waiting here.
+		 */
+		if (ld_acquire(word) != seen &&
+		    ld_relaxed(&q->q_ctl->mq_lock.lk_word) == 0) {
 			if (budget < SPIN_MAX_NS)
 				__atomic_store_n(&q->q_spin,
 						 budget * 2 > SPIN_MAX_NS
@@ -784,6 +798,10 @@ wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 	uint32_t seq = zipc__event_prepare(ev);
 	if (selective)
 		fetch_add_seq(&c->mq_sel_waiters, 1);
+	/* Owed a wake (see take_wake); under the lock like the wakers. */
+	uint32_t *pend = ev == &c->mq_rev ? &c->mq_rpend : &c->mq_spend;
+	st_relaxed(pend, ld_relaxed(pend) + 1);
+	ZIPC_CRASH("mq.wait.counted");
 	zipc__mq_unlock(q);
 	struct zipc_deadline slice;
 	const struct zipc_deadline *w = dl;
@@ -807,16 +825,32 @@ wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 }
 
 /*
- * Wake sleepers of @ev after a change made under the lock. A sleeper
- * counts itself under the same lock (wait_turn), so a count of zero read
- * after our critical section means nobody can be asleep on a state older
- * than our change: no sequence bump and no system call then, and the
- * event's line is only read, never moved between cores.
+ * Under the lock, after a change that may let sleepers of one side
+ * proceed: how many to wake once the lock is released (0: none, 1, or
+ * INT32_MAX: all). *@pend counts sleepers that went to sleep (under this
+ * lock, in wait_turn) and have not been owed a wake since; taking one
+ * wake off it, or all of them, here means a sleeper that is slow to run
+ * costs one FUTEX_WAKE, not one per message sent or received before it
+ * gets back: the previous wake's sequence bump already covers it. The
+ * count can only be too high (a sleeper that timed out, was interrupted
+ * or died keeps its entry), which costs a needless wake, never a missed
+ * one: every sleeper on the futex holds an entry no wake has consumed.
  */
+static inline int
+take_wake(uint32_t *pend, int n)
+{
+	uint32_t p = ld_relaxed(pend);
+	if (!p)
+		return 0;
+	st_relaxed(pend, n == 1 ? p - 1 : 0);
+	return n;
+}
+
+/* After the critical section: make the wakes take_wake decided. */
 static inline void
 wake(struct zipc_event *ev, int n)
 {
-	if (ld_seq(&ev->ev_waiters))
+	if (n)
 		zipc__event_signal(ev, n);
 }
 
@@ -863,8 +897,10 @@ zipc__mq_send(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
 				zipc__mq_notify_fire(q);
 			zipc__mq_ready_sync(q);
 			int all = ld_relaxed(&c->mq_sel_waiters) != 0;
+			int n = take_wake(&c->mq_rpend, all ? INT32_MAX : 1);
+			ZIPC_CRASH("mq.send.owed");
 			zipc__mq_unlock(q);
-			wake(&c->mq_rev, all ? INT32_MAX : 1);
+			wake(&c->mq_rev, n);
 			return 0;
 		}
 		if (flags & ZIPC_MQ_NONBLOCK) {
@@ -937,8 +973,12 @@ zipc__mq_receive(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 			zipc__proc_self(&self);
 			st_if_changed_u32(&c->mq_lrpid, self.pr_pid);
 			zipc__mq_ready_sync(q);
+			int w = take_wake(&c->mq_spend,
+					  q->q_face == ZIPC_MQ_XSI ? INT32_MAX
+								   : 1);
+			ZIPC_CRASH("mq.recv.owed");
 			zipc__mq_unlock(q);
-			wake(&c->mq_sev, q->q_face == ZIPC_MQ_XSI ? INT32_MAX : 1);
+			wake(&c->mq_sev, w);
 			return n;
 		}
 		if (flags & ZIPC_MQ_NONBLOCK) {

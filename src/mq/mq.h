@@ -65,12 +65,14 @@ struct zipc_mq_ctl {			/* off size */
 	struct zipc_event mq_rev;	/*  64  8  receivers wait: message */
 	int64_t mq_stime;		/*  72  8 */
 	uint32_t mq_lspid;		/*  80  4 */
-	uint32_t mq_rresv[11];		/*  84 44 */
+	uint32_t mq_rpend;		/*  84  4  receivers asleep, unwoken */
+	uint32_t mq_rresv[10];		/*  88 40 */
 	/* Written by receivers only: */
 	struct zipc_event mq_sev;	/* 128  8  senders wait: room */
 	int64_t mq_rtime;		/* 136  8 */
 	uint32_t mq_lrpid;		/* 144  4 */
-	uint32_t mq_sresv[11];		/* 148 44 */
+	uint32_t mq_spend;		/* 148  4  senders asleep, unwoken */
+	uint32_t mq_sresv[10];		/* 152 40 */
 	/* Fixed at creation (validated against the file on every open). */
 	uint32_t mq_face;		/* 192  4  enum zipc_mq_face */
 	uint32_t mq_nslots;		/* 196  4 */
@@ -100,6 +102,8 @@ _Static_assert(offsetof(struct zipc_mq_ctl, mq_sev) == 128, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_arena) == 208, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_stime) == 72, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_rtime) == 136, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_rpend) == 84, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_spend) == 148, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_ctime) == 256, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nproc) == 304, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nvalue) == 328, "ABI");

@@ -185,6 +185,46 @@ engine_point(const char *point, int op, int committed)
 	zipc_queue_unlink(QNAME);
 }
 
+/*
+ * A waiter killed right after counting itself as owed a wake (under the
+ * lock, before it sleeps): the count it leaves only costs a spare wake;
+ * a peer asleep beside it still gets its message or its room.
+ */
+static void
+wait_point(int op)
+{
+	const char *point = "mq.wait.counted";
+	zipc_queue *q = open_q(4);
+	char got[16];
+	if (op == 0)
+		for (int i = 0; i < 4; i++)
+			zipc_queue_send(q, "F", 1, 0, 0);
+	pid_t peer = tu_fork(op == 0 ? peer_sender : peer_receiver, NULL);
+	wait_asleep(peer);
+	struct crash_arg a = {point, op};
+	pid_t c = tu_fork(crasher, &a);
+	int st = tu_wait(c, 10000);
+	CHECK(st == ZIPC_CRASH_EXIT, "%s/%d: crasher exit %d", point, op, st);
+	CHECK(consistent(q) == 0, "%s/%d: inconsistent after crash", point,
+	      op);
+	if (op == 0) {
+		char b[64];
+		CHECK(zipc_queue_receive(q, b, sizeof(b), NULL, 0) == 1,
+		      "%s/%d: receive", point, op);
+	} else {
+		CHECK(zipc_queue_send(q, "Y", 1, 0, 0) == 0, "%s/%d: send",
+		      point, op);
+	}
+	st = tu_wait(peer, 15000);
+	CHECK(st == 0, "%s/%d: blocked peer did not proceed (%d)", point, op,
+	      st);
+	int n = drain(q, got, 8);
+	CHECK(n == (op == 0 ? 4 : 0), "%s/%d: holds \"%s\"", point, op, got);
+	CHECK(consistent(q) == 0, "%s/%d: inconsistent at end", point, op);
+	zipc_queue_close(q);
+	zipc_queue_unlink(QNAME);
+}
+
 /* A repairer that dies in the middle of its repair: the next one redoes
  * it. The first crasher leaves a linked message and a dead lock owner;
  * the second dies inside the repair its receive triggers. */
@@ -347,13 +387,16 @@ main(void)
 		{"mq.send.written", 0, 0},  {"mq.send.linked", 0, 1},
 		{"mq.send.counted", 0, 1},  {"mq.recv.copied", 1, 0},
 		{"mq.recv.unlinked", 1, 1}, {"mq.recv.counted", 1, 1},
-		{"mq.recv.freed", 1, 1},
+		{"mq.recv.freed", 1, 1},    {"mq.send.owed", 0, 1},
+		{"mq.recv.owed", 1, 1},
 	};
 	for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
 		engine_point(pts[i].point, pts[i].op, pts[i].committed);
 		fprintf(stderr, "# %s done\n", pts[i].point);
 	}
 	repair_point();
+	wait_point(0);
+	wait_point(1);
 	xsi_rmid_point("mq.rmid.removed");
 	xsi_rmid_point("mq.rmid.released");
 	xsi_set_point("mq.set.done");
