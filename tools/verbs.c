@@ -295,6 +295,11 @@ cmd_send(int argc, char **argv)
 			}
 			sent++;
 		}
+		if (!rc && ferror(stdin)) {
+			err_msg("send: reading stdin: %s; %zu sent",
+				strerror(errno), sent);
+			rc = 1;
+		}
 	}
 	free(buf);
 	if (h.q)

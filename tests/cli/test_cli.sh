@@ -491,6 +491,23 @@ section_bad() {
 		"$ZIPC" mk sem --value 40000
 	check "mk psem: extra argument" 2 'unexpected argument' -- \
 		"$ZIPC" mk psem /z extra
+	check "ls: a long option of another command" 2 \
+		"option '--stale' is not for this command" -- "$ZIPC" ls --stale
+	check "post: a short option of another verb" 2 \
+		"option '-T' is not for this command" -- "$ZIPC" post /p -T 1
+	check "send: stdin unreadable (--whole)" 1 'reading stdin: Is a directory' \
+		-- sh -c "'$ZIPC' send /m --whole < /"
+	check "send: stdin unreadable (lines)" 1 \
+		'reading stdin: Is a directory; 0 sent' -- sh -c "'$ZIPC' send /m < /"
+	check "recv: stdout full" 1 'writing stdout' -- sh -c \
+		"echo x | '$ZIPC' send /m && '$ZIPC' recv /m > /dev/full"
+	check "mk shm: too large" 1 'mk shm: ' -- \
+		"$ZIPC" mk shm --size 9223372036854775807
+	check "mk pshm: --size 0" 2 'size: expected a number' -- \
+		"$ZIPC" mk pshm /z --size 0
+	cp "$ZIPC" "$T/zipc-alone"
+	check "bench: zipc-bench nowhere" 1 'zipc-bench not found' -- \
+		env PATH=/nonexistent "$T/zipc-alone" bench --quick
 	check "limits: stray argument" 2 'unexpected argument' -- \
 		"$ZIPC" limits now
 	check "bench: bad option" 2 "unknown or incomplete option '--frob'" -- \
