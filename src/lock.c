@@ -139,6 +139,13 @@ zipc__unlock(struct zipc_lock *lk)
 		zipc__futex_wake(futex_word(lk), 1);
 }
 
+int
+zipc__lock_owner_alive(const struct zipc_lock *lk)
+{
+	uint64_t w = ld_acquire(&lk->lk_word);
+	return w != 0 && owner_alive(w);
+}
+
 void
 zipc__lock_init(struct zipc_lock *lk)
 {

@@ -36,6 +36,9 @@ int zipc__lock(struct zipc_lock *lk);
 /* Take @lk only if free: 0, -EBUSY, or -EOWNERDEAD as above. */
 int zipc__trylock(struct zipc_lock *lk);
 void zipc__unlock(struct zipc_lock *lk);
+/* 1 when @lk is held by a living thread (the one it names), else 0: for
+ * tools that show who holds what. */
+int zipc__lock_owner_alive(const struct zipc_lock *lk);
 /* Make @lk free (new objects; repair of garbage). */
 void zipc__lock_init(struct zipc_lock *lk);
 

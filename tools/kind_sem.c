@@ -245,21 +245,6 @@ const struct zkind zkind_sem = {
 
 /* ---- named POSIX semaphores -------------------------------------------- */
 
-/*
- * The file layout of a named semaphore is private to src/sem/sema.c; this
- * copy is read-only and only used to check the layout signature. Keep it
- * in step with struct zipc_sema_file there (or move that to sem.h).
- */
-struct psem_file {
-	struct zipc_sema sf_sem;
-	struct zipc_readyfd sf_rf;
-	uint32_t sf_lock;
-	uint32_t sf_resv[5];
-};
-#define PSEM_SIG                                                          \
-	ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE, struct zipc_sema), \
-			struct psem_file)
-
 static int
 open_psem(const char *name, struct zobj *z, struct zipc_obj *o)
 {
@@ -272,11 +257,11 @@ open_psem(const char *name, struct zobj *z, struct zipc_obj *o)
 				  0);
 	if (r < 0)
 		return r;
-	r = zobj_open(z->fname, ZIPC_KIND_POSIX_SEM, PSEM_SIG,
-		      sizeof(struct zipc_seg_hdr) + sizeof(struct psem_file),
+	r = zobj_open(z->fname, ZIPC_KIND_POSIX_SEM, SEMA_SIG,
+		      sizeof(struct zipc_seg_hdr) + sizeof(struct zipc_sema_file),
 		      o);
 	if (r == 0 && o->o_size < sizeof(struct zipc_seg_hdr) +
-					  sizeof(struct psem_file)) {
+					  sizeof(struct zipc_sema_file)) {
 		zipc__obj_close(o);
 		r = -EBADMSG;
 	}
@@ -370,7 +355,7 @@ psem_layout(FILE *f)
 	ZOFF(f, struct zipc_sema, sa_value);
 	ZOFF(f, struct zipc_sema, sa_waiters);
 	ZOFF(f, struct zipc_sema, sa_flags);
-	fprintf(f, "  layout signature 0x%08x\n", (unsigned)PSEM_SIG);
+	fprintf(f, "  layout signature 0x%08x\n", (unsigned)SEMA_SIG);
 }
 
 static int
@@ -384,7 +369,7 @@ const struct zkind zkind_psem = {
 	.title = "POSIX named semaphore",
 	.filter = 's',
 	.posix = 1,
-	.sig = PSEM_SIG,
+	.sig = SEMA_SIG,
 	.xsi_type = -1,
 	.list = psem_list,
 	.stat = psem_stat,

@@ -305,19 +305,15 @@ zobj_add_user(struct zobj *o, uint32_t pid, uint64_t start, int alive,
 		o->users[o->nusers++] = (struct zuser){pid, start, alive, role};
 }
 
-/*
- * The holder of a lock: the tid in the low half of lk_word. Whether it
- * lives is judged by the tid alone: the start-time hash in the high half
- * is the lock's private business (src/lock.c owner_alive), so a recycled
- * tid could pass for the holder here -- only ever in what ls shows.
- */
+/* The holder of a lock: the tid in the low half of lk_word; whether that
+ * thread is the holder (start time and all) is the lock's to say. */
 void
 zobj_add_lock(struct zobj *o, const struct zipc_lock *lk)
 {
 	uint64_t w = ld_relaxed(&lk->lk_word);
 	uint32_t tid = (uint32_t)w & ZIPC_LOCK_TID_MASK;
 	if (tid)
-		zobj_add_user(o, tid, 0, zipc__proc_start(tid) != 0, ZR_LOCK);
+		zobj_add_user(o, tid, 0, zipc__lock_owner_alive(lk), ZR_LOCK);
 }
 
 void

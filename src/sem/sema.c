@@ -41,22 +41,6 @@
 #include "zipc.h"
 #include "zipc_compat.h"
 
-#define SEMA_MAGIC  0x616d6573u /* "sema" */
-#define SEMA_SHARED 1u
-#define SEMA_NAMED  2u
-
-/* The file of a named semaphore. */
-struct zipc_sema_file {			/* off (after the header) */
-	struct zipc_sema sf_sem;	/*  0 32 */
-	struct zipc_readyfd sf_rf;	/* 32 8 */
-	uint32_t sf_lock;		/* 40 4  guards FIFO flips only */
-	uint32_t sf_resv[5];		/* 44 20 */
-};
-#define SEMA_FILE_SIZE 4096
-#define SEMA_SIG                                                              \
-	ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE, struct zipc_sema),     \
-			struct zipc_sema_file)
-
 static struct zipc_sema *
 S(void *p)
 {
