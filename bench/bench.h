@@ -50,6 +50,8 @@ enum bench_group {
 struct bench_xport {
 	const char *name;	/* for --only and --baseline */
 	const char *desc;	/* one line, for --list */
+	const char *twin;	/* the kernel row doing the same job, or NULL:
+				 * this row's ratios are against it */
 	enum bench_group group;
 	unsigned int flags;
 	int (*open)(size_t msg_size, void **linkp);

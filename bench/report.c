@@ -79,7 +79,20 @@ put_cell(FILE *f, const char *s, size_t w, int left, int last)
 	fputs(last ? "\n" : " | ", f);
 }
 
-#define NCOLS 9
+#define NCOLS 10
+
+/* The row a row's ratios are against: its kernel twin if it has one and
+ * it ran, else the baseline. */
+static const struct bench_row *
+reference(const struct bench_row *r, const struct bench_row *rows,
+	  size_t nrows, const struct bench_row *base)
+{
+	if (r->x->twin)
+		for (size_t i = 0; i < nrows; i++)
+			if (strcmp(rows[i].x->name, r->x->twin) == 0)
+				return &rows[i];
+	return base;
+}
 
 void
 bench_print_table(FILE *f, const struct bench_row *rows, size_t nrows,
@@ -89,13 +102,12 @@ bench_print_table(FILE *f, const struct bench_row *rows, size_t nrows,
 	const char *hdr[NCOLS] = {
 		"transport", "pingpong p50 µs", "p99 µs", "CPU µs/rt",
 		"64B Mmsg/s", "4KiB Mmsg/s", "CPU µs/msg", hdr_p50, hdr_thr,
+		"vs",
 	};
 	size_t w[NCOLS], i, c;
 
-	snprintf(hdr_p50, sizeof(hdr_p50), "p50 vs %s",
-		 base ? base->x->name : "-");
-	snprintf(hdr_thr, sizeof(hdr_thr), "64B vs %s",
-		 base ? base->x->name : "-");
+	snprintf(hdr_p50, sizeof(hdr_p50), "p50 ratio");
+	snprintf(hdr_thr, sizeof(hdr_thr), "64B ratio");
 	for (c = 0; c < NCOLS; c++)
 		w[c] = width(hdr[c]) > 7 ? width(hdr[c]) : 7;
 	for (i = 0; i < nrows; i++)
@@ -120,14 +132,18 @@ bench_print_table(FILE *f, const struct bench_row *rows, size_t nrows,
 		fmt_cell(cell[4], 32, s[BT_THRU_SMALL], r->rate[0] / 1e6);
 		fmt_cell(cell[5], 32, s[BT_THRU_LARGE], r->rate[1] / 1e6);
 		fmt_cell(cell[6], 32, s[BT_THRU_SMALL], r->cpu_us[0]);
-		fmt_ratio(cell[7], 32, base ? base->p50_us : NAN, r->p50_us);
-		fmt_ratio(cell[8], 32, r->rate[0], base ? base->rate[0] : NAN);
+		const struct bench_row *ref = reference(r, rows, nrows, base);
+		fmt_ratio(cell[7], 32, ref ? ref->p50_us : NAN, r->p50_us);
+		fmt_ratio(cell[8], 32, r->rate[0], ref ? ref->rate[0] : NAN);
+		snprintf(cell[9], sizeof(cell[9]), "%s", ref ? ref->x->name : "-");
 		for (c = 0; c < NCOLS; c++)
 			put_cell(f, cell[c], w[c], c == 0, c == NCOLS - 1);
 	}
 	fprintf(f, "\nCPU = user+system time of both processes; CPU µs/msg is "
-		"for 64 B. Ratios:\nhow many times better than the baseline "
-		"(its p50 / this p50, this rate / its rate).\n");
+		"for 64 B. Ratios:\nhow many times better than the row named "
+		"in \"vs\" -- a zipc row's kernel twin doing the same job,\n"
+		"else the baseline (its p50 / this p50, this rate / its "
+		"rate).\n");
 }
 
 /* One line per (transport, metric): transport,metric,value,unit. */

@@ -396,6 +396,7 @@ zsem_recv(void *link, void *buf, size_t len)
 
 static const struct bench_xport xport_zipc_msg = {
 	.name = "zipc-msg",
+	.twin = "xsi-msg",
 	.desc = "zipc XSI message queue (zipc_msgsnd/msgrcv), mtype = "
 		"direction",
 	.group = BENCH_GROUP_ZIPC,
@@ -405,6 +406,7 @@ static const struct bench_xport xport_zipc_msg = {
 
 static const struct bench_xport xport_zipc_mq = {
 	.name = "zipc-mq",
+	.twin = "posix-mq",
 	.desc = "zipc POSIX message queue (zipc_mq_send/receive), one per "
 		"direction",
 	.group = BENCH_GROUP_ZIPC,
@@ -414,6 +416,7 @@ static const struct bench_xport xport_zipc_mq = {
 
 static const struct bench_xport xport_zipc_mq_poll = {
 	.name = "zipc-mq-poll",
+	.twin = "posix-mq",
 	.desc = "zipc POSIX queues, receiver polls zipc_queue_receive "
 		"(timeout 0)",
 	.group = BENCH_GROUP_ZIPC,
@@ -423,6 +426,7 @@ static const struct bench_xport xport_zipc_mq_poll = {
 
 static const struct bench_xport xport_zipc_xsisem = {
 	.name = "zipc-xsisem",
+	.twin = "shm-xsisem",
 	.desc = "shared ring, zipc XSI semaphore set free/full per direction",
 	.group = BENCH_GROUP_ZIPC,
 	.open = zsem_open_xsi, .attach = zsem_attach,
@@ -431,6 +435,7 @@ static const struct bench_xport xport_zipc_xsisem = {
 
 static const struct bench_xport xport_zipc_posixsem = {
 	.name = "zipc-posixsem",
+	.twin = "shm-posixsem",
 	.desc = "shared ring, zipc sem_t (pshared) free/full per direction",
 	.group = BENCH_GROUP_ZIPC,
 	.open = zsem_open_posix, .attach = zsem_attach,
