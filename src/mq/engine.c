@@ -3,12 +3,27 @@
  * The message queue engine, shared by the XSI face (msg.c), the POSIX face
  * (posix.c) and the native zipc_queue_* API.
  *
- * Layout. A queue object is the 64-byte header, struct zipc_mq_ctl, and at
- * ZIPC_MQ_ARENA_OFF an arena of fixed slots sized from the queue's limits
- * when it is made: mq_maxmsg slots of mq_msgsize bytes for POSIX (exact),
- * and for XSI enough 96-byte slots for msg_qbytes of payload plus one slot
+ * Layout. A queue object is the 64-byte header, struct zipc_mq_ctl, at
+ * ZIPC_MQ_ARENA_OFF an arena of slots sized from the queue's limits when
+ * it is made, and after the arena a bitmap of its free slots: mq_maxmsg
+ * slots of mq_msgsize bytes for POSIX (exact), and for XSI enough 128-byte
+ * slots (96 bytes of payload each) for msg_qbytes of payload plus one slot
  * per 32 bytes of it for message heads (see zipc__mq_geom_xsi). Nothing
  * ever grows: a full arena is a full queue.
+ *
+ * Extents. A message lives in extents: runs of consecutive slots whose
+ * first 32 bytes are the extent's header (struct zipc_mq_slot) and whose
+ * other bytes, across the slot boundaries, are one contiguous piece of
+ * the message. A send looks for one run long enough for the whole
+ * message, next fit from a rover (mq_free), so a FIFO queue fills the
+ * arena like a ring and a 4 KiB message is one memcpy in and one out
+ * (it was 43 chained 96-byte slots). When the arena is too fragmented
+ * (typed receives leave holes), the message is chained from the free
+ * runs in arena order. Either way a message of len bytes needs at most
+ * need_slots() = ceil(len / 96) slots -- an extent of r slots holds
+ * r * 128 - 32 >= r * 96 bytes -- so "is there room" is a count
+ * (mq_nfree against need_slots) and never depends on fragmentation: the
+ * queue is full exactly when it was with fixed slots.
  *
  * Lists. Every list is a chain of slot indices (plus one; 0 ends it):
  *   - the queue: mq_head -> ms_next -> ... -> mq_tail. XSI appends at the
@@ -16,23 +31,24 @@
  *     the list is always sorted by priority, FIFO within one, and a POSIX
  *     receive takes the head. msgrcv's typed selections scan from the head
  *     as the kernel's find_msg() does.
- *   - a message's continuation slots: ms_cont (XSI messages > 96 bytes).
- *   - the free stack: mq_free -> ms_next -> ...
+ *   - a message's further extents: ms_cont (each extent says its length
+ *     in ms_run).
  *
  * Crash safety. All of it changes under mq_lock (lock.h). Mutations are
  * ordered so that the queue list alone is the truth: a send writes the
- * whole message into slots it took off the free stack and only then links
+ * whole message into slots it took off the bitmap and only then links
  * it with one store (the "publishing" store: prev->ms_next or mq_head);
  * a receive copies the message out first and unlinks it with one store.
  * A process killed at any point therefore leaves the queue list either
  * with or without the message, never with half of it. The next taker of
  * the lock gets -EOWNERDEAD and runs repair(), which walks the queue list
- * (cutting it at anything out of range or seen twice), recomputes
- * mq_tail, mq_qnum and mq_cbytes from what is linked, and rebuilds the
- * free stack from every slot not reachable from the list. Repair writes
- * only values derived from the list, so it is idempotent: a repairer that
- * dies too leaves work the next one redoes. The counters, the tail, the
- * free stack and the readiness FIFOs are all derived state.
+ * and each message's extents (cutting it at anything out of range or
+ * seen twice), recomputes mq_tail, mq_qnum and mq_cbytes from what is
+ * linked, and rebuilds the bitmap, mq_nfree and the rover from the slots
+ * not reachable from the list. Repair writes only values derived from
+ * the list, so it is idempotent: a repairer that dies too leaves work
+ * the next one redoes. The counters, the tail, the bitmap, the rover and
+ * the readiness FIFOs are all derived state.
  *
  * Waiting. Receivers wait on mq_rev ("a message was sent"), senders on
  * mq_sev ("room was made"), with the event protocol of wait.h. A sleeper
@@ -113,6 +129,50 @@ idx_ok(const struct zipc_queue *q, uint32_t i1)
 	return i1 >= 1 && i1 <= q->q_nslots;
 }
 
+/* An extent of @run slots at @i1 lies inside the arena. */
+static inline int
+ext_ok(const struct zipc_queue *q, uint32_t i1, uint32_t run)
+{
+	return idx_ok(q, i1) && run >= 1 && run <= q->q_nslots - (i1 - 1);
+}
+
+/* Message bytes an extent of @run slots holds. */
+static inline size_t
+ext_cap(const struct zipc_queue *q, uint32_t run)
+{
+	return (size_t)run * q->q_stride - sizeof(struct zipc_mq_slot);
+}
+
+/* Bytes of the free slot bitmap of @nslots slots (after the arena). */
+static inline uint64_t
+bm_bytes(uint64_t nslots)
+{
+	return (nslots + 63) / 64 * 8;
+}
+
+/* Slot @i (from 0) is free. */
+static inline int
+bm_get(const struct zipc_queue *q, uint32_t i)
+{
+	return (int)(ld_relaxed(&q->q_bm[i >> 6]) >> (i & 63) & 1);
+}
+
+/* Mark @run slots from @i (from 0) free (@v 1) or used (@v 0). */
+static void
+bm_range(const struct zipc_queue *q, uint32_t i, uint32_t run, int v)
+{
+	while (run) {
+		uint32_t b = i & 63, k = 64 - b < run ? 64 - b : run;
+		uint64_t m = (k == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1)
+			     << b;
+		uint64_t *w = &q->q_bm[i >> 6];
+		uint64_t x = ld_relaxed(w);
+		st_relaxed(w, v ? x | m : x & ~m);
+		i += k;
+		run -= k;
+	}
+}
+
 uint64_t
 zipc__mq_sysctl(const char *path, uint64_t dflt)
 {
@@ -145,9 +205,10 @@ geom_finish(struct zipc_mq_geom *g)
 			  ~(uint64_t)63;
 	if (g->nslots == 0 || stride > UINT32_MAX)
 		return -EINVAL;
-	if ((uint64_t)g->nslots > (UINT64_MAX - ZIPC_MQ_ARENA_OFF) / stride)
+	if ((uint64_t)g->nslots > (UINT64_MAX / 2 - ZIPC_MQ_ARENA_OFF) / stride)
 		return -ENOMEM;
-	g->size = ZIPC_MQ_ARENA_OFF + (uint64_t)g->nslots * stride;
+	g->size = ZIPC_MQ_ARENA_OFF + (uint64_t)g->nslots * stride +
+		  bm_bytes(g->nslots);
 	return 0;
 }
 
@@ -209,14 +270,14 @@ zipc__mq_init(struct zipc_obj *o, void *arg)
 	zipc__ipc_perm_init(&c->mq_perm, g->key, g->id < 0 ? 0 : g->id,
 			    (int)g->mode);
 	c->mq_ctime = time(NULL);
-	/* Every slot on the free stack, lowest index on top. */
+	/* Every slot free; bits past the last slot stay 0. */
 	char *arena = (char *)o->o_base + ZIPC_MQ_ARENA_OFF;
-	for (uint32_t i = g->nslots; i >= 1; i--) {
-		struct zipc_mq_slot *s =
-			(void *)(arena + (size_t)(i - 1) * stride);
-		s->ms_next = c->mq_free;
-		c->mq_free = i;
+	uint64_t *bm = (uint64_t *)(void *)(arena + (size_t)g->nslots * stride);
+	for (uint32_t w = 0; w < (g->nslots + 63) / 64; w++) {
+		uint32_t left = g->nslots - w * 64;
+		bm[w] = left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
 	}
+	c->mq_free = 0;
 	c->mq_nfree = g->nslots;
 	return 0;
 }
@@ -237,12 +298,15 @@ zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem)
 	uint64_t msgsize = ld_relaxed(&c->mq_msgsize);
 	if (ld_relaxed(&c->mq_arena) != ZIPC_MQ_ARENA_OFF || n == 0 ||
 	    stride < sizeof(struct zipc_mq_slot) + (uint64_t)payload ||
-	    (uint64_t)n * stride != o->o_size - ZIPC_MQ_ARENA_OFF ||
+	    stride % 64 != 0 ||
+	    (uint64_t)n * stride + bm_bytes(n) !=
+		    o->o_size - ZIPC_MQ_ARENA_OFF ||
 	    (face != ZIPC_MQ_XSI && face != ZIPC_MQ_POSIX) ||
 	    (face == ZIPC_MQ_POSIX && msgsize > payload) || payload == 0)
 		return -EBADMSG;
 	q->q_ctl = c;
 	q->q_arena = (char *)o->o_base + ZIPC_MQ_ARENA_OFF;
+	q->q_bm = (uint64_t *)(void *)(q->q_arena + (size_t)n * stride);
 	q->q_nslots = n;
 	q->q_stride = stride;
 	q->q_payload = payload;
@@ -262,6 +326,66 @@ need_slots(const struct zipc_queue *q, uint64_t len)
 	if (len == 0)
 		return 1;
 	return (uint32_t)((len + q->q_payload - 1) / q->q_payload);
+}
+
+/*
+ * Follow the extents of the message at @i (@size bytes), marking their
+ * slots 2 in @seen. Returns how many extents were marked, with *@ok 1 if
+ * they hold the message exactly (with @fix, a stray link after the last
+ * one is cut).
+ */
+static uint32_t
+mark_extents(struct zipc_queue *q, uint8_t *seen, uint32_t i, uint64_t size,
+	     int fix, int *ok)
+{
+	uint64_t cap = 0;
+	uint32_t j = i, k = 0;
+	*ok = 0;
+	while (k < q->q_nslots) {
+		struct zipc_mq_slot *s;
+		uint32_t run;
+		if (!idx_ok(q, j))
+			return k;
+		s = slot_at(q, j);
+		run = ld_relaxed(&s->ms_run);
+		if (!ext_ok(q, j, run))
+			return k;
+		for (uint32_t m = 0; m < run; m++)
+			if (seen[j + m])
+				return k;
+		for (uint32_t m = 0; m < run; m++)
+			seen[j + m] = 2; /* tentatively */
+		k++;
+		cap += ext_cap(q, run);
+		uint32_t nx = ld_relaxed(&s->ms_cont);
+		if (cap >= size) {
+			if (nx != 0) {
+				if (!fix)
+					return k;
+				st_relaxed(&s->ms_cont, 0);
+			}
+			*ok = 1;
+			return k;
+		}
+		j = nx;
+	}
+	return k;
+}
+
+/* Commit (@ok) or roll back the marks of the first @k extents from @i. */
+static void
+settle_marks(struct zipc_queue *q, uint8_t *seen, uint32_t i, uint32_t k,
+	     int ok)
+{
+	uint32_t j = i;
+	for (uint32_t m = 0; m < k && idx_ok(q, j); m++) {
+		struct zipc_mq_slot *s = slot_at(q, j);
+		uint32_t run = ld_relaxed(&s->ms_run);
+		for (uint32_t x = 0; ext_ok(q, j, run) && x < run; x++)
+			if (seen[j + x] == 2)
+				seen[j + x] = ok ? 1 : 0;
+		j = ld_relaxed(&s->ms_cont);
+	}
 }
 
 /*
@@ -297,28 +421,9 @@ walk(struct zipc_queue *q, int fix)
 				 ? size <= q->q_msgsize && type >= 0 &&
 					   type <= last_prio
 				 : type >= 1;
-		uint32_t need = need_slots(q, size), j = i, k;
-		for (k = 0; ok && k < need; k++) {
-			if (!idx_ok(q, j) || seen[j]) {
-				ok = 0;
-				break;
-			}
-			seen[j] = 2; /* tentatively */
-			uint32_t nx = ld_relaxed(&slot_at(q, j)->ms_cont);
-			if (k + 1 < need)
-				j = nx;
-			else if (nx != 0)
-				ok = fix ? (st_relaxed(&slot_at(q, j)->ms_cont,
-						       0),
-					    1)
-					 : 0;
-		}
-		/* Commit or roll back the tentative marks. */
-		j = i;
-		for (uint32_t m = 0; m < k && idx_ok(q, j); m++) {
-			if (seen[j] == 2)
-				seen[j] = ok ? 1 : 0;
-			j = ld_relaxed(&slot_at(q, j)->ms_cont);
+		if (ok) {
+			uint32_t k = mark_extents(q, seen, i, size, fix, &ok);
+			settle_marks(q, seen, i, k, ok);
 		}
 		uint32_t next = ld_relaxed(&s->ms_next);
 		if (!ok) {
@@ -331,7 +436,6 @@ walk(struct zipc_queue *q, int fix)
 			}
 			break;
 		}
-		seen[i] = 1;
 		qnum++;
 		bytes += size;
 		last_prio = type;
@@ -340,39 +444,34 @@ walk(struct zipc_queue *q, int fix)
 		i = next;
 	}
 	uint32_t nfree = 0;
+	for (uint32_t j = 1; j <= n; j++)
+		nfree += !seen[j];
 	if (fix) {
 		st_relaxed(&c->mq_tail, prev);
 		st_relaxed(&c->mq_qnum, qnum);
 		st_relaxed(&c->mq_cbytes, bytes);
-		uint32_t top = 0;
-		for (uint32_t j = n; j >= 1; j--) {
-			if (seen[j])
-				continue;
-			st_relaxed(&slot_at(q, j)->ms_next, top);
-			top = j;
-			nfree++;
-		}
-		st_relaxed(&c->mq_free, top);
+	}
+	/* The bitmap is the complement of what the list holds. */
+	for (uint32_t w = 0; w < (n + 63) / 64; w++) {
+		uint64_t want = 0;
+		for (uint32_t b = 0; b < 64 && w * 64 + b < n; b++)
+			if (!seen[w * 64 + b + 1])
+				want |= (uint64_t)1 << b;
+		if (fix)
+			st_relaxed(&q->q_bm[w], want);
+		else if (ld_relaxed(&q->q_bm[w]) != want)
+			bad = 1;
+	}
+	if (fix) {
+		st_relaxed(&c->mq_free, 0);
 		st_relaxed(&c->mq_nfree, nfree);
 	} else if (!bad) {
-		/* Check the derived state against the list. */
-		for (uint32_t j = ld_relaxed(&c->mq_free), m = 0; j; m++) {
-			if (!idx_ok(q, j) || seen[j] || m > n) {
-				bad = 1;
-				break;
-			}
-			seen[j] = 1;
-			nfree++;
-			j = ld_relaxed(&slot_at(q, j)->ms_next);
-		}
 		if (ld_relaxed(&c->mq_tail) != prev ||
 		    ld_relaxed(&c->mq_qnum) != qnum ||
 		    ld_relaxed(&c->mq_cbytes) != bytes ||
-		    ld_relaxed(&c->mq_nfree) != nfree)
+		    ld_relaxed(&c->mq_nfree) != nfree ||
+		    ld_relaxed(&c->mq_free) >= n)
 			bad = 1;
-		for (uint32_t j = 1; j <= n; j++)
-			if (!seen[j])
-				bad = 1; /* a leaked slot */
 	}
 	free(seen);
 	return bad ? -EUCLEAN : 0;
@@ -460,16 +559,59 @@ zipc__mq_wake_all(struct zipc_queue *q)
 
 /* ---- the two operations ------------------------------------------------- */
 
+/* Slots in one extent that holds @len bytes. */
+static inline uint32_t
+ext_slots(const struct zipc_queue *q, uint64_t len)
+{
+	return (uint32_t)((len + sizeof(struct zipc_mq_slot) + q->q_stride -
+			   1) /
+			  q->q_stride);
+}
+
+/*
+ * Next fit: the first run of @want free slots at or after @start
+ * (wrapping), looking at no more than @limit slots. Returns its first
+ * slot plus one, or 0. Whole used words are skipped at once.
+ */
 static uint32_t
-pop_free(struct zipc_queue *q)
+find_run(const struct zipc_queue *q, uint32_t start, uint32_t want,
+	 uint32_t limit)
+{
+	uint32_t n = q->q_nslots, i = start < n ? start : 0, looked = 0;
+	while (looked < limit) {
+		uint64_t w = ld_relaxed(&q->q_bm[i >> 6]) >> (i & 63);
+		uint32_t step;
+		if (!w) {
+			step = 64 - (i & 63);
+		} else if (!(w & 1)) {
+			step = (uint32_t)__builtin_ctzll(w);
+		} else {
+			uint32_t r = 1;
+			while (r < want && i + r < n && bm_get(q, i + r))
+				r++;
+			if (r == want)
+				return i + 1;
+			step = r;
+		}
+		if (step >= n - i) { /* past the last slot: wrap */
+			looked += n - i;
+			i = 0;
+		} else {
+			looked += step;
+			i += step;
+		}
+	}
+	return 0;
+}
+
+/* Take @run slots at @i1 off the bitmap. */
+static void
+take_slots(struct zipc_queue *q, uint32_t i1, uint32_t run)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	uint32_t i = ld_relaxed(&c->mq_free);
-	if (!idx_ok(q, i))
-		return 0;
-	st_relaxed(&c->mq_free, ld_relaxed(&slot_at(q, i)->ms_next));
-	st_relaxed(&c->mq_nfree, ld_relaxed(&c->mq_nfree) - 1);
-	return i;
+	bm_range(q, i1 - 1, run, 0);
+	st_relaxed(&c->mq_nfree, ld_relaxed(&c->mq_nfree) - run);
+	st_relaxed(&c->mq_free, i1 - 1 + run < q->q_nslots ? i1 - 1 + run : 0);
 }
 
 static int
@@ -486,27 +628,63 @@ has_room(const struct zipc_queue *q, size_t len)
 	       ld_relaxed(&c->mq_nfree) >= need_slots(q, len);
 }
 
-/* Under the lock, with room: write, link, count. 0 or -EUCLEAN. */
+/*
+ * Under the lock, with room: write, link, count. 0 or -EUCLEAN.
+ *
+ * The message goes into one extent when a run of free slots long enough
+ * is found near the rover (next fit: a FIFO queue then fills the arena
+ * like a ring, and a long message is one copy). Otherwise it is chained
+ * from the runs there are, in order: an extent of r slots holds
+ * r * stride - 32 >= r * payload bytes, so the need_slots() free slots
+ * that has_room() counted always suffice, however fragmented: "full" is
+ * the same as with fixed slots.
+ */
 static int
 put(struct zipc_queue *q, const void *buf, size_t len, int64_t type)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	uint32_t need = need_slots(q, len), first = 0, prev = 0;
+	uint32_t first = 0, prev = 0, n = q->q_nslots;
+	uint32_t rover = ld_relaxed(&c->mq_free);
+	uint32_t want = ext_slots(q, len);
 	size_t off = 0;
-	for (uint32_t k = 0; k < need; k++) {
-		uint32_t i = pop_free(q);
-		if (!i)
-			return -EUCLEAN;
-		struct zipc_mq_slot *s = slot_at(q, i);
-		size_t n = len - off < q->q_payload ? len - off : q->q_payload;
-		memcpy(slot_data(s), (const char *)buf + off, n);
-		off += n;
+	uint32_t one = find_run(q, rover, want,
+				want + 1024 < n ? want + 1024 : n);
+	if (one) {
+		take_slots(q, one, want);
+		struct zipc_mq_slot *s = slot_at(q, one);
+		memcpy(slot_data(s), buf, len);
+		st_relaxed(&s->ms_run, want);
 		st_relaxed(&s->ms_cont, 0);
-		if (prev)
-			st_relaxed(&slot_at(q, prev)->ms_cont, i);
-		else
-			first = i;
-		prev = i;
+		first = one;
+	} else {
+		/* Chain the free runs from the rover on. */
+		uint32_t looked = 0, j = rover < n ? rover : 0;
+		while (!first || off < len) {
+			if (looked++ >= n)
+				return -EUCLEAN;
+			if (!bm_get(q, j)) {
+				j = j + 1 < n ? j + 1 : 0;
+				continue;
+			}
+			uint32_t k = ext_slots(q, len - off), r = 1;
+			while (r < k && j + r < n && bm_get(q, j + r))
+				r++;
+			take_slots(q, j + 1, r);
+			struct zipc_mq_slot *s = slot_at(q, j + 1);
+			size_t m = len - off < ext_cap(q, r) ? len - off
+							     : ext_cap(q, r);
+			memcpy(slot_data(s), (const char *)buf + off, m);
+			off += m;
+			st_relaxed(&s->ms_run, r);
+			st_relaxed(&s->ms_cont, 0);
+			if (prev)
+				st_relaxed(&slot_at(q, prev)->ms_cont, j + 1);
+			else
+				first = j + 1;
+			prev = j + 1;
+			looked += r - 1;
+			j = j + r < n ? j + r : 0;
+		}
 	}
 	struct zipc_mq_slot *h = slot_at(q, first);
 	st_relaxed(&h->ms_size, (uint32_t)len);
@@ -597,24 +775,33 @@ find(struct zipc_queue *q, enum zipc_mq_sel sel, int64_t t, uint32_t *prevp)
 	return best;
 }
 
-/* Copy message @i out without removing it (MSG_COPY). */
+/* Copy the first @n bytes of message @i out: @n or -EUCLEAN. */
 static ssize_t
-peek(struct zipc_queue *q, uint32_t i, void *buf, size_t len)
+copy_out(struct zipc_queue *q, uint32_t i, void *buf, size_t n)
 {
-	struct zipc_mq_slot *h = slot_at(q, i);
-	size_t size = ld_relaxed(&h->ms_size);
-	size_t n = size < len ? size : len, off = 0;
-	uint32_t j = i;
+	size_t off = 0;
+	uint32_t j = i, k = 0;
 	while (off < n) {
-		if (!idx_ok(q, j))
+		if (!idx_ok(q, j) || k++ >= q->q_nslots)
 			return -EUCLEAN;
 		struct zipc_mq_slot *s = slot_at(q, j);
-		size_t m = n - off < q->q_payload ? n - off : q->q_payload;
+		uint32_t run = ld_relaxed(&s->ms_run);
+		if (!ext_ok(q, j, run))
+			return -EUCLEAN;
+		size_t m = n - off < ext_cap(q, run) ? n - off : ext_cap(q, run);
 		memcpy((char *)buf + off, slot_data(s), m);
 		off += m;
 		j = ld_relaxed(&s->ms_cont);
 	}
 	return (ssize_t)n;
+}
+
+/* Copy message @i out without removing it (MSG_COPY). */
+static ssize_t
+peek(struct zipc_queue *q, uint32_t i, void *buf, size_t len)
+{
+	size_t size = ld_relaxed(&slot_at(q, i)->ms_size);
+	return copy_out(q, i, buf, size < len ? size : len);
 }
 
 /* Under the lock: copy message @i out (at most @len bytes), unlink it,
@@ -626,24 +813,11 @@ take(struct zipc_queue *q, uint32_t i, uint32_t prev, void *buf, size_t len)
 	struct zipc_mq_slot *h = slot_at(q, i);
 	size_t size = ld_relaxed(&h->ms_size);
 	size_t n = size < len ? size : len;
-	uint32_t need = need_slots(q, size);
 	if (q->q_face == ZIPC_MQ_POSIX && size > q->q_msgsize)
 		return -EUCLEAN;
 	/* Copy first: a receiver killed after this has lost nothing yet. */
-	size_t off = 0;
-	uint32_t j = i;
-	for (uint32_t k = 0; k < need; k++) {
-		if (!idx_ok(q, j))
-			return -EUCLEAN;
-		struct zipc_mq_slot *s = slot_at(q, j);
-		if (off < n) {
-			size_t m = n - off < q->q_payload ? n - off
-							  : q->q_payload;
-			memcpy((char *)buf + off, slot_data(s), m);
-			off += m;
-		}
-		j = ld_relaxed(&s->ms_cont);
-	}
+	if (copy_out(q, i, buf, n) < 0)
+		return -EUCLEAN;
 	ZIPC_CRASH("mq.recv.copied");
 	uint32_t next = ld_relaxed(&h->ms_next);
 	/* The unpublishing store. */
@@ -657,13 +831,17 @@ take(struct zipc_queue *q, uint32_t i, uint32_t prev, void *buf, size_t len)
 	st_relaxed(&c->mq_qnum, ld_relaxed(&c->mq_qnum) - 1);
 	st_relaxed(&c->mq_cbytes, ld_relaxed(&c->mq_cbytes) - size);
 	ZIPC_CRASH("mq.recv.counted");
-	j = i;
-	for (uint32_t k = 0; k < need && idx_ok(q, j); k++) {
+	/* Free its extents (they were checked by the list's writer; a bad
+	 * one here is left for repair, which rebuilds the bitmap). */
+	uint32_t j = i, k = 0;
+	while (idx_ok(q, j) && k++ < q->q_nslots) {
 		struct zipc_mq_slot *s = slot_at(q, j);
+		uint32_t run = ld_relaxed(&s->ms_run);
 		uint32_t nx = ld_relaxed(&s->ms_cont);
-		st_relaxed(&s->ms_next, ld_relaxed(&c->mq_free));
-		st_relaxed(&c->mq_free, j);
-		st_relaxed(&c->mq_nfree, ld_relaxed(&c->mq_nfree) + 1);
+		if (!ext_ok(q, j, run))
+			return -EUCLEAN;
+		bm_range(q, j - 1, run, 1);
+		st_relaxed(&c->mq_nfree, ld_relaxed(&c->mq_nfree) + run);
 		j = nx;
 	}
 	ZIPC_CRASH("mq.recv.freed");

@@ -19,16 +19,18 @@
 #include "wait.h"
 
 /*
- * One message slot. A message is a head slot plus, for XSI messages longer
- * than one slot's payload, a chain of continuation slots. POSIX queues get
- * slots as large as mq_msgsize, so their messages always fit in one.
+ * The header of an extent: a run of ms_run consecutive slots whose bytes
+ * after this header are one contiguous piece of a message (the headers of
+ * the slots it covers are data). A message is one extent, or, when the
+ * arena is too fragmented for that, a chain of them. POSIX queues get
+ * slots as large as mq_msgsize, so their messages are always one slot.
  * Indices are stored plus one, so 0 means "none".
  */
 struct zipc_mq_slot {	  /* off size */
-	uint32_t ms_next; /*  0 4  next message in the queue (head slots) */
-	uint32_t ms_cont; /*  4 4  next slot of this message */
-	uint32_t ms_size; /*  8 4  message length (head slots) */
-	uint32_t ms_resv; /* 12 4 */
+	uint32_t ms_next; /*  0 4  next message in the queue (first extent) */
+	uint32_t ms_cont; /*  4 4  next extent of this message */
+	uint32_t ms_size; /*  8 4  message length (first extent) */
+	uint32_t ms_run;  /* 12 4  slots in this extent */
 	int64_t ms_type;  /* 16 8  XSI mtype, or POSIX priority */
 	uint64_t ms_resv2; /* 24 8 */
 };			  /* 32, payload follows */
@@ -54,8 +56,8 @@ struct zipc_mq_ctl {			/* off size */
 	struct zipc_lock mq_lock;	/*   0 24 */
 	uint32_t mq_head;		/*  24  4  first message (+1) */
 	uint32_t mq_tail;		/*  28  4  last message (+1) */
-	uint32_t mq_free;		/*  32  4  free slot stack (+1) */
-	uint32_t mq_nfree;		/*  36  4  slots on it */
+	uint32_t mq_free;		/*  32  4  allocation rover (slot) */
+	uint32_t mq_nfree;		/*  36  4  free slots */
 	uint32_t mq_qnum;		/*  40  4  messages */
 	uint32_t mq_sel_waiters;	/*  44  4  sleeping typed receivers */
 	uint64_t mq_cbytes;		/*  48  8  bytes in messages */
@@ -127,6 +129,7 @@ struct zipc_queue {
 	struct zipc_obj q_obj;
 	struct zipc_mq_ctl *q_ctl;
 	char *q_arena;
+	uint64_t *q_bm; /* free slot bitmap, after the arena */
 	uint32_t q_nslots, q_stride, q_payload, q_face;
 	uint64_t q_msgsize;
 	int q_oflag;	 /* POSIX: O_ACCMODE | O_NONBLOCK of this handle */

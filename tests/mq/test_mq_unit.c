@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "mq/mq.h"
+#include "registry.h"
 #include "testutil.h"
 #include "zipc.h"
 #include "zipc_compat.h"
@@ -557,6 +559,85 @@ test_threads(void **state)
 	assert_int_equal(zipc_queue_unlink("/thr"), 0);
 }
 
+/* Lock XSI queue @id (repairing), check every invariant, unlock. */
+static int
+xsi_check(int id)
+{
+	char fname[64];
+	struct zipc_queue q;
+	memset(&q, 0, sizeof(q));
+	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_MSG, id);
+	int r = zipc__obj_open(fname, ZIPC_KIND_XSI_MSG, ZIPC_MQ_SIG,
+			       &q.q_obj);
+	if (r < 0)
+		return r;
+	if ((r = zipc__mq_adopt(&q, fname)) == 0 &&
+	    (r = zipc__mq_lock(&q)) == 0) {
+		r = zipc__mq_check(&q);
+		zipc__mq_unlock(&q);
+	}
+	zipc__obj_close(&q.q_obj);
+	return r;
+}
+
+/*
+ * A long XSI message is one contiguous extent when the arena has a run
+ * for it, and chained from the free runs when it has not (here: every
+ * other slot is taken): it must still fit exactly when the queue has
+ * room by its counts, come back byte for byte, and leave the queue
+ * consistent.
+ */
+static void
+test_fragmented(void **state)
+{
+	(void)state;
+	static struct {
+		long t;
+		char x[4096];
+	} m, r;
+	int id = zipc_msgget(IPC_PRIVATE, 0600);
+	assert_true(id >= 0);
+	int n = 0;
+	for (m.t = 1; zipc_msgsnd(id, &m, 0, IPC_NOWAIT) == 0; m.t = 1 + n % 2)
+		n++;
+	assert_int_equal(errno, EAGAIN);
+	assert_true(n > 64);
+	for (int i = 0; i < (n + 1) / 2; i++)
+		assert_int_equal(zipc_msgrcv(id, &r, 0, 1, IPC_NOWAIT), 0);
+	assert_int_equal(xsi_check(id), 0);
+	static const size_t len[] = {1000, 2000, 97, 0, 3000};
+	for (size_t k = 0; k < sizeof(len) / sizeof(len[0]); k++) {
+		m.t = 3;
+		for (size_t b = 0; b < len[k]; b++)
+			m.x[b] = (char)(b * 7 + k);
+		assert_int_equal(zipc_msgsnd(id, &m, len[k], IPC_NOWAIT), 0);
+		assert_int_equal(xsi_check(id), 0);
+	}
+	for (size_t k = 0; k < sizeof(len) / sizeof(len[0]); k++) {
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(zipc_msgrcv(id, &r, sizeof(r.x), 3,
+					     IPC_NOWAIT),
+				 (ssize_t)len[k]);
+		for (size_t b = 0; b < len[k]; b++)
+			assert_int_equal(r.x[b], (char)(b * 7 + k));
+		assert_int_equal(xsi_check(id), 0);
+	}
+	for (int i = 0; i < n / 2; i++)
+		assert_int_equal(zipc_msgrcv(id, &r, 0, 2, IPC_NOWAIT), 0);
+	/* Whole again: the longest message is one extent. */
+	m.t = 5;
+	assert_int_equal(zipc_msgsnd(id, &m, 4096, IPC_NOWAIT), 0);
+	assert_int_equal(zipc_msgrcv(id, &r, sizeof(r.x), 0, IPC_NOWAIT),
+			 4096);
+	assert_int_equal(memcmp(m.x, r.x, 4096), 0);
+	struct msqid_ds ds;
+	assert_int_equal(zipc_msgctl(id, IPC_STAT, &ds), 0);
+	assert_int_equal(ds.msg_qnum, 0);
+	assert_int_equal(ds.msg_cbytes, 0);
+	assert_int_equal(xsi_check(id), 0);
+	assert_int_equal(zipc_msgctl(id, IPC_RMID, NULL), 0);
+}
+
 static void
 test_no_leftovers(void **state)
 {
@@ -579,6 +660,7 @@ main(void)
 		cmocka_unit_test(test_unlink_while_open),
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_fragmented),
 		cmocka_unit_test(test_no_leftovers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
