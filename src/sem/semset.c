@@ -174,7 +174,7 @@ zipc__sem_set_map(int id, struct zipc_semset_map **out)
 		if (!m) {
 			char fname[64];
 			struct zipc_obj o;
-			struct geom g;
+			struct geom g = {0};
 			zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_SEM, id);
 			int r = zipc__obj_open(fname, ZIPC_KIND_XSI_SEM,
 					       ZIPC_SEM_SIG, &o);
