@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "measure.h"
+#include "store.h"
 
 #define BENCH_SETS_ENTRY(set) bench_xports_##set,
 static const struct bench_xport *const *const xport_sets[] = {
@@ -390,6 +391,7 @@ main(int argc, char **argv)
 	p.cpu[0] = o.cpus[0];
 	p.cpu[1] = o.cpus[1];
 	bench_obj_init();
+	bench_store_init();
 	r = bench_measure_init();
 	if (!r)
 		r = bench_pin(p.cpu[BENCH_PARENT]);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store.h"
 #include "zipc_compat.h"
 
 enum impl { K_MSG, Z_MSG, K_MQ, Z_MQ, NIMPL };
@@ -203,13 +204,7 @@ main(int argc, char **argv)
 	}
 	if (runs < 1 || runs > 15)
 		runs = 3;
-	char dir[64] = "";
-	if (!getenv("ZIPC_DIR")) {
-		snprintf(dir, sizeof(dir), "/dev/shm/zipc-bench-queue.%d",
-			 (int)getpid());
-		if (mkdir(dir, 0700) == 0)
-			setenv("ZIPC_DIR", dir, 1);
-	}
+	bench_store_init();
 	go = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	static const size_t sizes[] = {64, 4096};
@@ -260,7 +255,5 @@ main(int argc, char **argv)
 	}
 	if (out)
 		fclose(out);
-	if (dir[0])
-		rmdir(dir);
 	return failed;
 }

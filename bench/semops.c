@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store.h"
 #include "zipc_compat.h"
 
 enum impl { KERNEL_XSI, ZIPC_XSI, GLIBC_POSIX, ZIPC_POSIX, NIMPL };
@@ -222,13 +223,7 @@ main(int argc, char **argv)
 	}
 	if (runs < 1 || runs > 15)
 		runs = 3;
-	if (!getenv("ZIPC_DIR")) {
-		static char dir[64];
-		snprintf(dir, sizeof(dir), "/dev/shm/zipc-bench-sem.%d",
-			 (int)getpid());
-		if (mkdir(dir, 0700) == 0)
-			setenv("ZIPC_DIR", dir, 1);
-	}
+	bench_store_init();
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
@@ -283,8 +278,5 @@ main(int argc, char **argv)
 	       med_un[ZIPC_POSIX] / med_un[GLIBC_POSIX]);
 	if (out)
 		fclose(out);
-	const char *d = getenv("ZIPC_DIR");
-	if (d && strstr(d, "zipc-bench-sem."))
-		rmdir(d);
 	return failed;
 }

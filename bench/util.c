@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "store.h"
 
 volatile sig_atomic_t bench_expired;
 volatile sig_atomic_t bench_child_pid;
@@ -165,6 +166,7 @@ obj_fatal_signal(int sig)
 		for (i = BENCH_MAX_OBJS - 1; i >= 0; i--)
 			if (objs[i].live)
 				obj_destroy(&objs[i]);
+		bench_store_remove();
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
