@@ -147,6 +147,10 @@ run(enum impl i, int pairs, size_t size, long per, double *cpu)
 	for (int role = 0; role < 2; role++) {
 		for (int p = 0; p < pairs; p++) {
 			pid_t pid = fork();
+			if (pid < 0) {
+				perror("zipc-bench-queue: fork");
+				exit(1); /* the children die by their alarm */
+			}
 			if (pid == 0) {
 				static char buf[8192 + sizeof(long)];
 				alarm(120); /* a hang fails, never stalls */
@@ -207,6 +211,10 @@ main(int argc, char **argv)
 	bench_store_init();
 	go = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (go == MAP_FAILED) {
+		perror("zipc-bench-queue: mmap");
+		return 1;
+	}
 	static const size_t sizes[] = {64, 4096};
 	static const int pairs[] = {1, 2};
 	FILE *out = csv ? fopen(csv, "w") : NULL;

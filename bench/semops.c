@@ -155,6 +155,10 @@ contended(enum impl i, int nproc, long per, double *cpu_us)
 	__atomic_store_n(&sh->go, 0, __ATOMIC_RELEASE);
 	for (int p = 0; p < nproc; p++) {
 		pids[p] = fork();
+		if (pids[p] < 0) {
+			perror("zipc-bench-sem: fork");
+			exit(1); /* the children die by their alarm */
+		}
 		if (pids[p] == 0) {
 			alarm(60); /* a hang fails instead of stalling */
 			while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE))
