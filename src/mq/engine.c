@@ -5,7 +5,8 @@
  *
  * Layout. A queue object is the 64-byte header, struct zipc_mq_ctl, at
  * ZIPC_MQ_ARENA_OFF an arena of slots sized from the queue's limits when
- * it is made, and after the arena a bitmap of its free slots: mq_maxmsg
+ * it is made, and after the arena a bitmap of its free slots (its first
+ * word lives in line 0 of the control block, mq_bm0): mq_maxmsg
  * slots of mq_msgsize bytes for POSIX (exact), and for XSI enough 128-byte
  * slots (96 bytes of payload each) for msg_qbytes of payload plus one slot
  * per 32 bytes of it for message heads (see zipc__mq_geom_xsi). Nothing
@@ -150,11 +151,18 @@ bm_bytes(uint64_t nslots)
 	return (nslots + 63) / 64 * 8;
 }
 
+/* Bitmap word @w: the first one lives in line 0 beside the counters. */
+static inline uint64_t *
+bm_word(const struct zipc_queue *q, uint32_t w)
+{
+	return w ? &q->q_bm[w] : &q->q_ctl->mq_bm0;
+}
+
 /* Slot @i (from 0) is free. */
 static inline int
 bm_get(const struct zipc_queue *q, uint32_t i)
 {
-	return (int)(ld_relaxed(&q->q_bm[i >> 6]) >> (i & 63) & 1);
+	return (int)(ld_relaxed(bm_word(q, i >> 6)) >> (i & 63) & 1);
 }
 
 /* Mark @run slots from @i (from 0) free (@v 1) or used (@v 0). */
@@ -165,7 +173,7 @@ bm_range(const struct zipc_queue *q, uint32_t i, uint32_t run, int v)
 		uint32_t b = i & 63, k = 64 - b < run ? 64 - b : run;
 		uint64_t m = (k == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1)
 			     << b;
-		uint64_t *w = &q->q_bm[i >> 6];
+		uint64_t *w = bm_word(q, i >> 6);
 		uint64_t x = ld_relaxed(w);
 		st_relaxed(w, v ? x | m : x & ~m);
 		i += k;
@@ -277,6 +285,8 @@ zipc__mq_init(struct zipc_obj *o, void *arg)
 		uint32_t left = g->nslots - w * 64;
 		bm[w] = left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
 	}
+	c->mq_bm0 = bm[0];
+	bm[0] = 0; /* unused: word 0 is mq_bm0 */
 	c->mq_free = 0;
 	c->mq_nfree = g->nslots;
 	return 0;
@@ -458,10 +468,14 @@ walk(struct zipc_queue *q, int fix)
 			if (!seen[w * 64 + b + 1])
 				want |= (uint64_t)1 << b;
 		if (fix)
-			st_relaxed(&q->q_bm[w], want);
-		else if (ld_relaxed(&q->q_bm[w]) != want)
+			st_relaxed(bm_word(q, w), want);
+		else if (ld_relaxed(bm_word(q, w)) != want)
 			bad = 1;
 	}
+	if (fix)
+		st_relaxed(&q->q_bm[0], 0);
+	else if (ld_relaxed(&q->q_bm[0]) != 0)
+		bad = 1;
 	if (fix) {
 		st_relaxed(&c->mq_free, 0);
 		st_relaxed(&c->mq_nfree, nfree);
@@ -579,7 +593,7 @@ find_run(const struct zipc_queue *q, uint32_t start, uint32_t want,
 {
 	uint32_t n = q->q_nslots, i = start < n ? start : 0, looked = 0;
 	while (looked < limit) {
-		uint64_t w = ld_relaxed(&q->q_bm[i >> 6]) >> (i & 63);
+		uint64_t w = ld_relaxed(bm_word(q, i >> 6)) >> (i & 63);
 		uint32_t step;
 		if (!w) {
 			step = 64 - (i & 63);

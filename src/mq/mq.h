@@ -48,8 +48,10 @@ enum zipc_mq_notify_kind {
 
 /*
  * The control block, right after the 64-byte header. Line 0 holds what
- * every send and receive touches under the lock, so an operation moves one
- * cache line; the events sit on their own line because sleepers' futex
+ * every send and receive writes under the lock -- with the first word of
+ * the free slot bitmap, so a queue of up to 64 slots allocates without
+ * another line -- so an operation moves one cache line besides its
+ * message's; the events sit on their own line because sleepers' futex
  * words and spinners' loads should not bounce the lock's line.
  */
 struct zipc_mq_ctl {			/* off size */
@@ -61,7 +63,7 @@ struct zipc_mq_ctl {			/* off size */
 	uint32_t mq_qnum;		/*  40  4  messages */
 	uint32_t mq_sel_waiters;	/*  44  4  sleeping typed receivers */
 	uint64_t mq_cbytes;		/*  48  8  bytes in messages */
-	uint64_t mq_qbytes;		/*  56  8  XSI byte limit / POSIX maxmsg */
+	uint64_t mq_bm0;		/*  56  8  free bitmap, slots 0..63 */
 	/* Written by senders only (their line, so the two sides of a busy
 	 * queue do not bounce it): */
 	struct zipc_event mq_rev;	/*  64  8  receivers wait: message */
@@ -85,7 +87,8 @@ struct zipc_mq_ctl {			/* off size */
 	/* Bookkeeping (msqid_ds). */
 	struct zipc_ipc_perm mq_perm;	/* 224 32 */
 	int64_t mq_ctime;		/* 256  8 */
-	uint64_t mq_resv0[3];		/* 264 24 */
+	uint64_t mq_qbytes;		/* 264  8  XSI byte limit / POSIX maxmsg */
+	uint64_t mq_resv0[2];		/* 272 16 */
 	struct zipc_readyfd mq_rd[2];	/* 288 16  [0] message, [1] room */
 	/* mq_notify registration. */
 	struct zipc_proc mq_nproc;	/* 304 16  registered process */
@@ -99,6 +102,8 @@ struct zipc_mq_ctl {			/* off size */
 };					/* 432 */
 _Static_assert(sizeof(struct zipc_mq_slot) == 32, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_cbytes) == 48, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_bm0) == 56, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_qbytes) == 264, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_rev) == 64, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_sev) == 128, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_arena) == 208, "ABI");
@@ -129,7 +134,7 @@ struct zipc_queue {
 	struct zipc_obj q_obj;
 	struct zipc_mq_ctl *q_ctl;
 	char *q_arena;
-	uint64_t *q_bm; /* free slot bitmap, after the arena */
+	uint64_t *q_bm; /* free slot bitmap after the arena (word 0: mq_bm0) */
 	uint32_t q_nslots, q_stride, q_payload, q_face;
 	uint64_t q_msgsize;
 	int q_oflag;	 /* POSIX: O_ACCMODE | O_NONBLOCK of this handle */
