@@ -76,11 +76,16 @@
  * 200 ms slices after which the waiter retries (see SLICE_NS): that is
  * how blocked peers proceed after a process dies holding the lock.
  *
- * Lines. The lock, the list ends and the counters share line 0 (every
- * operation needs them under the lock anyway); what only senders write
+ * Lines. The lock, the list ends, the counters and the first word of the
+ * free slot bitmap share line 0 (every operation needs them under the
+ * lock anyway), so a send or receive on a queue of up to 64 slots writes
+ * that line and its message's, nothing else; what only senders write
  * (mq_rev, msg_stime, msg_lspid) and what only receivers write (mq_sev,
  * msg_rtime, msg_lrpid) have a line each, and the times are stored only
- * when they change, so a busy queue does not bounce them.
+ * when they change, so a busy queue does not bounce them. The owed-wake
+ * counts sit on the other side's line (mq_rpend beside mq_rev): they are
+ * written only when a process goes to sleep or is woken, and read by
+ * every operation of the side that wakes it.
  *
  * Who is woken. POSIX receivers all want the head and senders all need
  * one slot: one wake per message or per freed slot. msgrcv receivers can
@@ -802,7 +807,8 @@ copy_out(struct zipc_queue *q, uint32_t i, void *buf, size_t n)
 		uint32_t run = ld_relaxed(&s->ms_run);
 		if (!ext_ok(q, j, run))
 			return -EUCLEAN;
-		size_t m = n - off < ext_cap(q, run) ? n - off : ext_cap(q, run);
+		size_t cap = ext_cap(q, run);
+		size_t m = n - off < cap ? n - off : cap;
 		memcpy((char *)buf + off, slot_data(s), m);
 		off += m;
 		j = ld_relaxed(&s->ms_cont);

@@ -69,13 +69,13 @@ struct zipc_mq_ctl {			/* off size */
 	struct zipc_event mq_rev;	/*  64  8  receivers wait: message */
 	int64_t mq_stime;		/*  72  8 */
 	uint32_t mq_lspid;		/*  80  4 */
-	uint32_t mq_rpend;		/*  84  4  receivers asleep, unwoken */
+	uint32_t mq_rpend;		/*  84  4  asleep, no wake sent yet */
 	uint32_t mq_rresv[10];		/*  88 40 */
 	/* Written by receivers only: */
 	struct zipc_event mq_sev;	/* 128  8  senders wait: room */
 	int64_t mq_rtime;		/* 136  8 */
 	uint32_t mq_lrpid;		/* 144  4 */
-	uint32_t mq_spend;		/* 148  4  senders asleep, unwoken */
+	uint32_t mq_spend;		/* 148  4  asleep, no wake sent yet */
 	uint32_t mq_sresv[10];		/* 152 40 */
 	/* Fixed at creation (validated against the file on every open). */
 	uint32_t mq_face;		/* 192  4  enum zipc_mq_face */
@@ -87,7 +87,7 @@ struct zipc_mq_ctl {			/* off size */
 	/* Bookkeeping (msqid_ds). */
 	struct zipc_ipc_perm mq_perm;	/* 224 32 */
 	int64_t mq_ctime;		/* 256  8 */
-	uint64_t mq_qbytes;		/* 264  8  XSI byte limit / POSIX maxmsg */
+	uint64_t mq_qbytes;		/* 264  8  XSI byte limit/POSIX maxmsg */
 	uint64_t mq_resv0[2];		/* 272 16 */
 	struct zipc_readyfd mq_rd[2];	/* 288 16  [0] message, [1] room */
 	/* mq_notify registration. */
