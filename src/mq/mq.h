@@ -117,13 +117,14 @@ _Static_assert(offsetof(struct zipc_mq_ctl, mq_nvalue) == 328, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nid) == 344, "ABI");
 _Static_assert(sizeof(struct zipc_mq_ctl) == 432, "ABI");
 
+/* The step value 2 marks the extent/bitmap arena format. */
 #define ZIPC_MQ_SIG                                                           \
-	ZIPC_SIG_STRUCT(                                                      \
+	ZIPC_SIG_STEP(ZIPC_SIG_STRUCT(                                                      \
 		ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE, \
 								struct zipc_lock), \
 						struct zipc_ipc_perm),        \
 				struct zipc_mq_slot),                         \
-		struct zipc_mq_ctl)
+		struct zipc_mq_ctl), 2)
 
 #define ZIPC_MQ_ARENA_OFF 512 /* header + control, rounded to a line */
 
