@@ -21,6 +21,7 @@
 #include "shm.h"
 #include "store.h"
 #include "cli.h"
+#include "sysctl.h"
 
 /* ---- collecting ---------------------------------------------------------- */
 
@@ -700,17 +701,6 @@ cmd_rm(int argc, char **argv)
 /* ---- limits ----------------------------------------------------------------
  */
 
-static unsigned long long
-sysctl_ull(const char *path, unsigned long long dflt)
-{
-	FILE *fp = fopen(path, "re");
-	unsigned long long v;
-	if (!fp)
-		return dflt;
-	int n = fscanf(fp, "%llu", &v);
-	fclose(fp);
-	return n == 1 ? v : dflt;
-}
 
 struct count_arg {
 	uint64_t n, sems;
@@ -777,23 +767,23 @@ cmd_limits(int argc, char **argv)
 	printf("%-15s %-44s %20s %-6s %8s\n", "RESOURCE", "DESCRIPTION",
 	       "LIMIT", "UNIT", "USED");
 	lim("MSGMNI", "XSI message queues",
-	    sysctl_ull("/proc/sys/kernel/msgmni", 32000), "queues",
+	    zipc__sysctl_u64("/proc/sys/kernel/msgmni", 32000), "queues",
 	    (long long)cm.n);
 	lim("MSGMAX", "XSI message size",
-	    sysctl_ull("/proc/sys/kernel/msgmax", 8192), "bytes", -1);
+	    zipc__sysctl_u64("/proc/sys/kernel/msgmax", 8192), "bytes", -1);
 	lim("MSGMNB", "XSI queue size, default",
-	    sysctl_ull("/proc/sys/kernel/msgmnb", 16384), "bytes", -1);
+	    zipc__sysctl_u64("/proc/sys/kernel/msgmnb", 16384), "bytes", -1);
 	lim("MQ_QUEUES", "POSIX message queues",
-	    sysctl_ull("/proc/sys/fs/mqueue/queues_max", 256), "queues",
+	    zipc__sysctl_u64("/proc/sys/fs/mqueue/queues_max", 256), "queues",
 	    (long long)cq.n);
 	lim("MQ_MSG_MAX", "POSIX queue length, most",
-	    sysctl_ull("/proc/sys/fs/mqueue/msg_max", 10), "msgs", -1);
+	    zipc__sysctl_u64("/proc/sys/fs/mqueue/msg_max", 10), "msgs", -1);
 	lim("MQ_MSG_DEF", "POSIX queue length, default",
-	    sysctl_ull("/proc/sys/fs/mqueue/msg_default", 10), "msgs", -1);
+	    zipc__sysctl_u64("/proc/sys/fs/mqueue/msg_default", 10), "msgs", -1);
 	lim("MQ_SIZE_MAX", "POSIX message size, most",
-	    sysctl_ull("/proc/sys/fs/mqueue/msgsize_max", 8192), "bytes", -1);
+	    zipc__sysctl_u64("/proc/sys/fs/mqueue/msgsize_max", 8192), "bytes", -1);
 	lim("MQ_SIZE_DEF", "POSIX message size, default",
-	    sysctl_ull("/proc/sys/fs/mqueue/msgsize_default", 8192), "bytes",
+	    zipc__sysctl_u64("/proc/sys/fs/mqueue/msgsize_default", 8192), "bytes",
 	    -1);
 	lim("SEMMNI", "XSI semaphore sets", sem[3], "sets", (long long)cs.n);
 	lim("SEMMSL", "semaphores per set", sem[0], "sems", -1);
@@ -805,13 +795,13 @@ cmd_limits(int argc, char **argv)
 	    -1);
 	lim("PSEM", "POSIX named semaphores", ~0ull, "sems", (long long)cp.n);
 	lim("SHMMNI", "XSI shared memory segments",
-	    sysctl_ull("/proc/sys/kernel/shmmni", 4096), "segs",
+	    zipc__sysctl_u64("/proc/sys/kernel/shmmni", 4096), "segs",
 	    (long long)ch.n);
 	lim("SHMALL", "XSI shared memory, all segments",
-	    sysctl_ull("/proc/sys/kernel/shmall", ~0ull), "pages",
+	    zipc__sysctl_u64("/proc/sys/kernel/shmall", ~0ull), "pages",
 	    (long long)pages);
 	lim("SHMMAX", "XSI segment size, most",
-	    sysctl_ull("/proc/sys/kernel/shmmax", ~0ull), "bytes", -1);
+	    zipc__sysctl_u64("/proc/sys/kernel/shmmax", ~0ull), "bytes", -1);
 	lim("SHMMIN", "XSI segment size, least", 1, "bytes", -1);
 	lim("SHM_ATT_MAX", "zipc: attaching processes per segment",
 	    ZIPC_SHM_ATT_MAX, "procs", -1);

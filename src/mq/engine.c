@@ -107,6 +107,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "sysctl.h"
 #include "internal.h"
 #include "mq.h"
 
@@ -186,17 +187,6 @@ bm_range(const struct zipc_queue *q, uint32_t i, uint32_t run, int v)
 	}
 }
 
-uint64_t
-zipc__mq_sysctl(const char *path, uint64_t dflt)
-{
-	FILE *f = fopen(path, "re");
-	unsigned long long v;
-	if (!f)
-		return dflt;
-	int n = fscanf(f, "%llu", &v);
-	fclose(f);
-	return n == 1 ? v : dflt;
-}
 
 int
 zipc__mq_cap_resource(void)

@@ -16,6 +16,7 @@
 #include "proc.h"
 #include "readyfd.h"
 #include "store.h"
+#include "sysctl.h"
 #include "wait.h"
 
 /*
@@ -216,7 +217,6 @@ void zipc__mq_notify_fire(struct zipc_queue *q);
 /* CAP_SYS_RESOURCE in the effective set: may exceed the sysctl limits. */
 int zipc__mq_cap_resource(void);
 /* A number from /proc/sys, or @dflt. */
-uint64_t zipc__mq_sysctl(const char *path, uint64_t dflt);
 
 /* Readiness fds for any queue: @cond 0 = a message waits, 1 = room. */
 int zipc__mq_watch(struct zipc_queue *q, int cond);

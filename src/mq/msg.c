@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "sysctl.h"
 #include "internal.h"
 #include "mq.h"
 #include "registry.h"
@@ -48,13 +49,13 @@
 static uint64_t
 msgmnb(void)
 {
-	return zipc__mq_sysctl("/proc/sys/kernel/msgmnb", MSGMNB_DFLT);
+	return zipc__sysctl_u64("/proc/sys/kernel/msgmnb", MSGMNB_DFLT);
 }
 
 static uint64_t
 msgmni(void)
 {
-	return zipc__mq_sysctl("/proc/sys/kernel/msgmni", MSGMNI_DFLT);
+	return zipc__sysctl_u64("/proc/sys/kernel/msgmni", MSGMNI_DFLT);
 }
 
 static uint64_t
@@ -63,7 +64,7 @@ msgmax(void)
 	static uint64_t cached;
 	uint64_t v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 	if (!v) {
-		v = zipc__mq_sysctl("/proc/sys/kernel/msgmax", MSGMAX_DFLT);
+		v = zipc__sysctl_u64("/proc/sys/kernel/msgmax", MSGMAX_DFLT);
 		__atomic_store_n(&cached, v, __ATOMIC_RELAXED);
 	}
 	return v;

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "sysctl.h"
 #include "internal.h"
 #include "mq.h"
 #include "posix_name.h"
@@ -127,8 +128,8 @@ adopt_posix(struct zipc_queue *q)
 static int
 attr_check(const struct zipc_queue_attr *a, struct zipc_mq_geom *g)
 {
-	uint64_t max = zipc__mq_sysctl("/proc/sys/fs/mqueue/msg_max", 10);
-	uint64_t size_max = zipc__mq_sysctl(
+	uint64_t max = zipc__sysctl_u64("/proc/sys/fs/mqueue/msg_max", 10);
+	uint64_t size_max = zipc__sysctl_u64(
 		"/proc/sys/fs/mqueue/msgsize_max", 8192);
 	int64_t maxmsg, msgsize;
 	if (a) {
@@ -144,9 +145,9 @@ attr_check(const struct zipc_queue_attr *a, struct zipc_mq_geom *g)
 			return -EINVAL;
 		}
 	} else {
-		uint64_t d = zipc__mq_sysctl("/proc/sys/fs/mqueue/msg_default",
+		uint64_t d = zipc__sysctl_u64("/proc/sys/fs/mqueue/msg_default",
 					     10);
-		uint64_t ds = zipc__mq_sysctl(
+		uint64_t ds = zipc__sysctl_u64(
 			"/proc/sys/fs/mqueue/msgsize_default", 8192);
 		maxmsg = (int64_t)(d < max ? d : max);
 		msgsize = (int64_t)(ds < size_max ? ds : size_max);
