@@ -146,6 +146,21 @@ void users_rescan(void);
  * the store; stops on non-zero. */
 int posix_walk(const char *ns, int (*fn)(const char *name, void *arg),
 	       void *arg);
+/*
+ * The end of a kind's list() for one object: @r is what opening it
+ * returned, and @z names it and holds what could be read. An object
+ * removed meanwhile (-ENOENT, or -EIDRM: a half-removed XSI slot) is
+ * skipped; one that could not be read is listed with its error, a POSIX
+ * one with its file's dev and inode (store_stat). Otherwise @z is finished
+ * (zobj_finish) and handed to @w. Returns what @w's fn returned, or 0.
+ */
+int zwalk_emit(const struct zwalk *w, struct zobj *z, int r);
+/* A POSIX kind's list(): @one(name, struct zwalk *) for every object of
+ * namespace @ns ("mq", "sem", "shm"), then @fn for those unlinked but
+ * still held (posix_deleted); stops on non-zero. */
+int posix_list(const char *ns, const struct zkind *kind,
+	       int (*one)(const char *name, void *arg),
+	       int (*fn)(struct zobj *z, void *arg), void *arg);
 
 struct zipc_obj;
 /* zipc__obj_open, and -EBADMSG for a file shorter than @min_size (the

@@ -88,20 +88,14 @@ open_xsi(int id, struct zobj *z, struct zipc_obj *o)
 static int
 one_xsi(int id, void *arg)
 {
-	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	int r = open_xsi(id, &z, &o);
-	if (r == -ENOENT || r == -EIDRM)
-		return 0; /* removed meanwhile, or a half-removed slot */
-	if (r < 0) {
-		z.err = -r;
-	} else {
+	if (r >= 0) {
 		fill_common(&z, &o);
 		zipc__obj_close(&o);
 	}
-	zobj_finish(&z);
-	return w->fn(&z, w->arg);
+	return zwalk_emit(arg, &z, r);
 }
 
 static int
@@ -233,29 +227,20 @@ open_posix(const char *name, struct zobj *z, struct zipc_obj *o)
 static int
 one_posix(const char *name, void *arg)
 {
-	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	int r = open_posix(name, &z, &o);
-	if (r == -ENOENT || r == -EIDRM)
-		return 0;
-	if (r < 0) {
-		z.err = -r;
-		store_stat(z.fname, &z);
-	} else {
+	if (r >= 0) {
 		fill_common(&z, &o);
 		zipc__obj_close(&o);
 	}
-	zobj_finish(&z);
-	return w->fn(&z, w->arg);
+	return zwalk_emit(arg, &z, r);
 }
 
 static int
 mq_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct zwalk w = {fn, arg};
-	int r = posix_walk("zipc.posix-mq", one_posix, &w);
-	return r ? r : posix_deleted("mq", &zkind_mq, fn, arg);
+	return posix_list("mq", &zkind_mq, one_posix, fn, arg);
 }
 
 static void

@@ -133,21 +133,15 @@ fill_set(struct zobj *z, const struct zipc_obj *o, const struct geom *g)
 static int
 one_set(int id, void *arg)
 {
-	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	struct geom g;
 	int r = open_set(id, &z, &o, &g);
-	if (r == -ENOENT || r == -EIDRM)
-		return 0;
-	if (r < 0) {
-		z.err = -r;
-	} else {
+	if (r >= 0) {
 		fill_set(&z, &o, &g);
 		zipc__obj_close(&o);
 	}
-	zobj_finish(&z);
-	return w->fn(&z, w->arg);
+	return zwalk_emit(arg, &z, r);
 }
 
 static int
@@ -307,29 +301,20 @@ fill_psem(struct zobj *z, const struct zipc_obj *o)
 static int
 one_psem(const char *name, void *arg)
 {
-	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	int r = open_psem(name, &z, &o);
-	if (r == -ENOENT || r == -EIDRM)
-		return 0;
-	if (r < 0) {
-		z.err = -r;
-		store_stat(z.fname, &z);
-	} else {
+	if (r >= 0) {
 		fill_psem(&z, &o);
 		zipc__obj_close(&o);
 	}
-	zobj_finish(&z);
-	return w->fn(&z, w->arg);
+	return zwalk_emit(arg, &z, r);
 }
 
 static int
 psem_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct zwalk w = {fn, arg};
-	int r = posix_walk("zipc.posix-sem", one_psem, &w);
-	return r ? r : posix_deleted("sem", &zkind_psem, fn, arg);
+	return posix_list("sem", &zkind_psem, one_psem, fn, arg);
 }
 
 static void

@@ -67,19 +67,12 @@ fill(int id, struct zobj *z, struct zipc_obj *o)
 static int
 one(int id, void *arg)
 {
-	struct zwalk *w = arg;
 	struct zobj z;
 	struct zipc_obj o;
 	int r = fill(id, &z, &o);
-	if (r == -ENOENT || r == -EIDRM)
-		return 0; /* gone meanwhile */
-	if (r < 0) {
-		z.err = -r;
-	} else {
+	if (r >= 0)
 		zipc__obj_close(&o);
-	}
-	zobj_finish(&z);
-	return w->fn(&z, w->arg);
+	return zwalk_emit(arg, &z, r);
 }
 
 static int
@@ -192,9 +185,7 @@ one_pshm(const char *name, void *arg)
 static int
 pshm_list(int (*fn)(struct zobj *z, void *arg), void *arg)
 {
-	struct zwalk w = {fn, arg};
-	int r = posix_walk("zipc.posix-shm", one_pshm, &w);
-	return r ? r : posix_deleted("shm", &zkind_pshm, fn, arg);
+	return posix_list("shm", &zkind_pshm, one_pshm, fn, arg);
 }
 
 static void

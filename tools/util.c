@@ -442,6 +442,32 @@ posix_walk(const char *ns, int (*fn)(const char *name, void *arg), void *arg)
 	return r;
 }
 
+int
+zwalk_emit(const struct zwalk *w, struct zobj *z, int r)
+{
+	if (r == -ENOENT || r == -EIDRM)
+		return 0;
+	if (r < 0) {
+		z->err = -r;
+		if (z->kind->posix)
+			store_stat(z->fname, z);
+	}
+	zobj_finish(z);
+	return w->fn(z, w->arg);
+}
+
+int
+posix_list(const char *ns, const struct zkind *kind,
+	   int (*one)(const char *name, void *arg),
+	   int (*fn)(struct zobj *z, void *arg), void *arg)
+{
+	struct zwalk w = {fn, arg};
+	char dir[32];
+	snprintf(dir, sizeof(dir), "zipc.posix-%s", ns);
+	int r = posix_walk(dir, one, &w);
+	return r ? r : posix_deleted(ns, kind, fn, arg);
+}
+
 void
 bad_option(const char *cmd, char **argv, int c, int idx,
 	   const struct option *opts)
