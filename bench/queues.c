@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runopt.h"
 #include "store.h"
 #include "zipc_compat.h"
 
@@ -39,23 +40,6 @@ struct q {
 };
 
 static volatile int *go;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double
-children_cpu(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_CHILDREN, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
 
 static int
 q_make(struct q *q, enum impl i, size_t size)
@@ -166,7 +150,7 @@ run(enum impl i, int pairs, size_t size, long per, double *cpu)
 			pids[n++] = pid;
 		}
 	}
-	double c0 = children_cpu(), t0 = now_s();
+	double c0 = runopt_cpu_s(RUSAGE_CHILDREN), t0 = runopt_now_s();
 	__atomic_store_n(go, 1, __ATOMIC_RELEASE);
 	int bad = 0;
 	for (int k = 0; k < n; k++) {
@@ -174,40 +158,21 @@ run(enum impl i, int pairs, size_t size, long per, double *cpu)
 		waitpid(pids[k], &st, 0);
 		bad |= !WIFEXITED(st) || WEXITSTATUS(st);
 	}
-	double dt = now_s() - t0;
+	double dt = runopt_now_s() - t0;
 	double msgs = (double)per * pairs;
-	*cpu = (children_cpu() - c0) / msgs * 1e6;
+	*cpu = (runopt_cpu_s(RUSAGE_CHILDREN) - c0) / msgs * 1e6;
 	q_remove(&q);
 	return bad ? -1 : msgs / dt;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 int
 main(int argc, char **argv)
 {
-	int quick = 0, runs = 3;
-	const char *csv = NULL;
-	for (int a = 1; a < argc; a++) {
-		if (strcmp(argv[a], "--quick") == 0)
-			quick = 1;
-		else if (strcmp(argv[a], "--runs") == 0 && a + 1 < argc)
-			runs = atoi(argv[++a]);
-		else if (strcmp(argv[a], "--csv") == 0 && a + 1 < argc)
-			csv = argv[++a];
-		else {
-			fprintf(stderr, "usage: zipc-bench-queue [--quick] "
-					"[--runs K] [--csv FILE]\n");
-			return 2;
-		}
-	}
-	if (runs < 1 || runs > 15)
-		runs = 3;
+	struct runopt opt;
+	if (runopt_parse(&opt, "zipc-bench-queue", argc, argv) < 0)
+		return 2;
+	int quick = opt.quick, runs = opt.runs;
+	const char *csv = opt.csv;
 	bench_store_init();
 	go = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -230,7 +195,8 @@ main(int argc, char **argv)
 		for (int p = 0; p < 2; p++) {
 			long per = (quick ? 100000 : 1000000) /
 				   (sizes[s] > 64 ? 4 : 1) / pairs[p];
-			double rate[NIMPL][15], cpu[NIMPL][15];
+			double rate[NIMPL][RUNOPT_RUNS_MAX];
+			double cpu[NIMPL][RUNOPT_RUNS_MAX];
 			for (int r = 0; r < runs; r++)
 				for (int i = 0; i < NIMPL; i++)
 					rate[i][r] = run((enum impl)i,
@@ -238,26 +204,22 @@ main(int argc, char **argv)
 							 per, &cpu[i][r]);
 			double med[NIMPL];
 			for (int i = 0; i < NIMPL; i++) {
-				qsort(rate[i], (size_t)runs, sizeof(double),
-				      cmp);
-				qsort(cpu[i], (size_t)runs, sizeof(double),
-				      cmp);
-				med[i] = rate[i][runs / 2];
+				med[i] = runopt_median(rate[i], runs);
+				double mcpu = runopt_median(cpu[i], runs);
 				failed |= med[i] < 0;
 				char topo[16];
 				snprintf(topo, sizeof(topo), "%d->%d %s",
 					 pairs[p], pairs[p],
 					 sizes[s] == 64 ? "64B" : "4K");
 				printf("%-11s | %-9s | %10.3f | %10.3f |",
-				       names[i], topo, med[i] / 1e6,
-				       cpu[i][runs / 2]);
+				       names[i], topo, med[i] / 1e6, mcpu);
 				if (i % 2)
 					printf(" %.2fx", med[i] / med[i - 1]);
 				printf("\n");
 				if (out)
 					fprintf(out, "%s,%d,%zu,%.0f,%.4f\n",
 						names[i], pairs[p], sizes[s],
-						med[i], cpu[i][runs / 2]);
+						med[i], mcpu);
 			}
 		}
 	}

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runopt.h"
 #include "store.h"
 #include "zipc_compat.h"
 
@@ -39,23 +40,6 @@ struct shared {
 
 static struct shared *sh;
 static int xsi_id[NIMPL];
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double
-cpu_s(int who)
-{
-	struct rusage ru;
-	getrusage(who, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
 
 static int
 take(enum impl i)
@@ -136,11 +120,11 @@ uncontended(enum impl i, long n)
 	for (long k = 0; k < n / 10; k++) /* warm up */
 		if (take(i) < 0 || give(i) < 0)
 			return -1;
-	double t0 = now_s();
+	double t0 = runopt_now_s();
 	for (long k = 0; k < n; k++)
 		if (take(i) < 0 || give(i) < 0)
 			return -1;
-	double dt = now_s() - t0;
+	double dt = runopt_now_s() - t0;
 	teardown(i);
 	return dt / (double)n * 1e9;
 }
@@ -173,7 +157,7 @@ contended(enum impl i, int nproc, long per, double *cpu_us)
 			_exit(0);
 		}
 	}
-	double c0 = cpu_s(RUSAGE_CHILDREN), t0 = now_s();
+	double c0 = runopt_cpu_s(RUSAGE_CHILDREN), t0 = runopt_now_s();
 	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
 	int bad = 0;
 	for (int p = 0; p < nproc; p++) {
@@ -181,7 +165,8 @@ contended(enum impl i, int nproc, long per, double *cpu_us)
 		waitpid(pids[p], &st, 0);
 		bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
 	}
-	double dt = now_s() - t0, dc = cpu_s(RUSAGE_CHILDREN) - c0;
+	double dt = runopt_now_s() - t0;
+	double dc = runopt_cpu_s(RUSAGE_CHILDREN) - c0;
 	unsigned long want = (unsigned long)nproc * (unsigned long)per;
 	teardown(i);
 	if (bad || sh->counter != want) {
@@ -193,40 +178,14 @@ contended(enum impl i, int nproc, long per, double *cpu_us)
 	return (double)want / dt;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 int
 main(int argc, char **argv)
 {
-	int quick = 0, runs = 3;
-	const char *csv = NULL;
-	for (int a = 1; a < argc; a++) {
-		if (strcmp(argv[a], "--quick") == 0)
-			quick = 1;
-		else if (strcmp(argv[a], "--runs") == 0 && a + 1 < argc)
-			runs = atoi(argv[++a]);
-		else if (strcmp(argv[a], "--csv") == 0 && a + 1 < argc)
-			csv = argv[++a];
-		else {
-			fprintf(stderr, "usage: zipc-bench-sem [--quick] "
-					"[--runs K] [--csv FILE]\n");
-			return 2;
-		}
-	}
-	if (runs < 1 || runs > 15)
-		runs = 3;
+	struct runopt opt;
+	if (runopt_parse(&opt, "zipc-bench-sem", argc, argv) < 0)
+		return 2;
+	int quick = opt.quick, runs = opt.runs;
+	const char *csv = opt.csv;
 	bench_store_init();
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -235,7 +194,8 @@ main(int argc, char **argv)
 	long n = quick ? 300000 : 3000000;
 	long per = quick ? 100000 : 1000000;
 	static const int nprocs[] = {2, 4};
-	double un[NIMPL][15], ops[NIMPL][2][15], cpu[NIMPL][2][15];
+	double un[NIMPL][RUNOPT_RUNS_MAX], ops[NIMPL][2][RUNOPT_RUNS_MAX];
+	double cpu[NIMPL][2][RUNOPT_RUNS_MAX];
 	int failed = 0;
 	for (int r = 0; r < runs; r++) {
 		for (int i = 0; i < NIMPL; i++) { /* alternate the four */
@@ -258,10 +218,10 @@ main(int argc, char **argv)
 	double med_un[NIMPL];
 	for (int i = 0; i < NIMPL; i++) {
 		double m[5];
-		m[0] = med_un[i] = median(un[i], runs);
+		m[0] = med_un[i] = runopt_median(un[i], runs);
 		for (int p = 0; p < 2; p++) {
-			m[1 + 2 * p] = median(ops[i][p], runs);
-			m[2 + 2 * p] = median(cpu[i][p], runs);
+			m[1 + 2 * p] = runopt_median(ops[i][p], runs);
+			m[2 + 2 * p] = runopt_median(cpu[i][p], runs);
 		}
 		for (int k = 0; k < 5; k++)
 			failed |= m[k] < 0;
