@@ -15,7 +15,7 @@
  * appended and read stdin from /dev/null.
  *
  * The tools' sources are compiled into this file (fuzz/meson.build links
- * each target with libzipc only).
+ * each target with libzipc and fuzzutil.c only).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -33,6 +33,7 @@
 #include "../tools/kind_shm.c"
 #include "../tools/kind_msg.c"
 #include "../tools/kind_sem.c"
+#include "fuzzutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* LeakSanitizer's switches, when it is linked in (weak: absent without). */
@@ -49,34 +50,16 @@ fuzz_exit(int code)
 
 #define MAX_ARGS 24
 
-static char store[] = "/dev/shm/zipc-fuzz-cli.XXXXXX";
-
-static void
-remove_store(void)
-{
-	char cmd[sizeof(store) + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store);
-	if (system(cmd) != 0)
-		fprintf(stderr, "fuzz_cli: could not remove %s\n", store);
-}
-
 /* One of each, with keys and names the corpus uses (again after an
  * input removed them). */
 static void
 setup(void)
 {
-	static int done;
 	zipc_queue *q;
 	zipc_sema_t *s;
 	int fd;
 
-	if (!done) {
-		done = 1;
-		if (!mkdtemp(store))
-			abort();
-		setenv("ZIPC_DIR", store, 1);
-		atexit(remove_store);
-	}
+	fuzz_store("cli");
 	zipc_queue_get(0x10, IPC_CREAT | 0600);
 	zipc_semset_get(0x11, 2, IPC_CREAT | 0600);
 	zipc_segment_get(0x12, 4096, IPC_CREAT | 0600);

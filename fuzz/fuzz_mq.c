@@ -9,11 +9,11 @@
  * clean -errno).
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
- *   -Iinclude -Isrc fuzz/fuzz_mq.c <libzipc sources> ; corpus fuzz/corpus/mq.
+ *   -Iinclude -Isrc fuzz/fuzz_mq.c fuzz/fuzzutil.c <libzipc sources> ;
+ *   corpus fuzz/corpus/mq.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzzutil.h"
 #include "mq/mq.h"
 #include "zipc.h"
 #include "zipc_compat.h"
@@ -60,38 +61,6 @@ die(const char *what)
 {
 	fprintf(stderr, "fuzz_mq: model divergence: %s\n", what);
 	abort();
-}
-
-static char fuzz_dir[64];
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-cleanup_dir(void)
-{
-	nftw(fuzz_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-setup_dir(void)
-{
-	static int done;
-	if (done)
-		return;
-	char tmpl[] = "/dev/shm/zipc-fuzz.XXXXXX";
-	if (!mkdtemp(tmpl))
-		abort();
-	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s", tmpl);
-	setenv("ZIPC_DIR", tmpl, 1);
-	atexit(cleanup_dir);
-	done = 1;
 }
 
 static void
@@ -306,7 +275,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = {data, size};
-	setup_dir();
+	fuzz_store("mq");
 	if (take(&in) & 1)
 		xsi_run(&in);
 	else

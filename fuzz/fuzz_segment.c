@@ -10,13 +10,14 @@
  * then shmget/shmat/shmdt/shmctl run against it.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzzutil.h"
 #include "layout.h"
 #include "registry.h"
 #include "shm.h"
@@ -25,36 +26,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64];
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-remove_dir(void)
-{
-	if (dir[0])
-		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-setup(void)
-{
-	if (dir[0])
-		return;
-	snprintf(dir, sizeof(dir), "/dev/shm/zipc-fuzz.%d.XXXXXX",
-		 (int)getpid());
-	if (!mkdtemp(dir))
-		abort();
-	setenv("ZIPC_DIR", dir, 1);
-	atexit(remove_dir);
-}
+static const char *dir; /* the private store, emptied for each input */
 
 static void
 write_file(const char *fname, const void *buf, size_t len)
@@ -117,14 +89,14 @@ exercise(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	setup();
+	dir = fuzz_store("segment");
 	if (size < 1)
 		return 0;
 	uint8_t mode = data[0] % 4;
 	data++;
 	size--;
 	zipc__registry_reset();
-	remove_dir();
+	fuzz_rmtree(dir);
 	if (mkdir(dir, 0700) < 0)
 		abort();
 

@@ -11,11 +11,10 @@
  * of crashes and hangs is checked.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
- *   -Iinclude -Isrc fuzz/fuzz_sem.c <libzipc sources>; corpus
+ *   -Iinclude -Isrc fuzz/fuzz_sem.c fuzz/fuzzutil.c <libzipc sources>; corpus
  *   fuzz/corpus/sem (replayed by fuzz/replay.c as an ordinary test).
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzzutil.h"
 #include "sem/sem.h"
 #include "store.h"
 #include "zipc.h"
@@ -52,38 +52,6 @@ die(const char *what, long got, long want)
 {
 	fprintf(stderr, "fuzz_sem: %s: got %ld, want %ld\n", what, got, want);
 	abort();
-}
-
-static char fuzz_dir[64];
-static pid_t fuzz_owner;
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-cleanup_dir(void)
-{
-	if (getpid() == fuzz_owner && fuzz_dir[0])
-		nftw(fuzz_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-setup_dir(void)
-{
-	if (fuzz_dir[0])
-		return;
-	snprintf(fuzz_dir, sizeof(fuzz_dir), "/dev/shm/zipc-fuzz-sem.XXXXXX");
-	if (!mkdtemp(fuzz_dir))
-		abort();
-	setenv("ZIPC_DIR", fuzz_dir, 1);
-	fuzz_owner = getpid();
-	atexit(cleanup_dir);
 }
 
 /* The model: values and this process's adjustments. */
@@ -140,7 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct input in = {data, size};
 	struct model m;
 	int hostile = 0;
-	setup_dir();
+	fuzz_store("sem");
 	memset(&m, 0, sizeof(m));
 	m.n = 1 + (int)(take(&in) % MAXN);
 	int id = zipc_semget(IPC_PRIVATE, m.n, 0600);
