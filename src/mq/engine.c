@@ -201,6 +201,14 @@ zipc__mq_cap_resource(void)
 
 /* ---- geometry ----------------------------------------------------------- */
 
+/* Where the ring starts: after the bitmap, on a line of its own. */
+static inline uint64_t
+ring_off(uint64_t nslots, uint64_t stride)
+{
+	return (ZIPC_MQ_ARENA_OFF + nslots * stride + bm_bytes(nslots) + 63) &
+	       ~(uint64_t)63;
+}
+
 static int
 geom_finish(struct zipc_mq_geom *g)
 {
@@ -208,10 +216,15 @@ geom_finish(struct zipc_mq_geom *g)
 			  ~(uint64_t)63;
 	if (g->nslots == 0 || stride > UINT32_MAX)
 		return -EINVAL;
-	if ((uint64_t)g->nslots > (UINT64_MAX / 2 - ZIPC_MQ_ARENA_OFF) / stride)
+	if ((uint64_t)g->nslots > (UINT64_MAX / 4 - ZIPC_MQ_ARENA_OFF) / stride)
 		return -ENOMEM;
-	g->size = ZIPC_MQ_ARENA_OFF + (uint64_t)g->nslots * stride +
-		  bm_bytes(g->nslots);
+	g->ring_cap = g->face == ZIPC_MQ_XSI ? zipc__ring_cap(g->nslots) : 0;
+	g->size = g->ring_cap ? ring_off(g->nslots, stride) +
+					(uint64_t)g->ring_cap *
+						sizeof(struct zipc_mq_rslot)
+			      : ZIPC_MQ_ARENA_OFF +
+					(uint64_t)g->nslots * stride +
+					bm_bytes(g->nslots);
 	return 0;
 }
 
@@ -284,6 +297,10 @@ zipc__mq_init(struct zipc_obj *o, void *arg)
 	bm[0] = 0; /* unused: word 0 is mq_bm0 */
 	c->mq_free = 0;
 	c->mq_nfree = g->nslots;
+	zipc__ring_init(c,
+			(void *)((char *)o->o_base +
+				 ring_off(g->nslots, stride)),
+			g->ring_cap);
 	return 0;
 }
 
@@ -301,11 +318,16 @@ zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem)
 	uint32_t payload = ld_relaxed(&c->mq_payload);
 	uint32_t face = ld_relaxed(&c->mq_face);
 	uint64_t msgsize = ld_relaxed(&c->mq_msgsize);
+	uint32_t ring_cap = face == ZIPC_MQ_XSI ? zipc__ring_cap(n) : 0;
+	uint64_t want = ring_cap ? ring_off(n, stride) +
+					   (uint64_t)ring_cap *
+						   sizeof(struct zipc_mq_rslot)
+				 : ZIPC_MQ_ARENA_OFF + (uint64_t)n * stride +
+					   bm_bytes(n);
 	if (ld_relaxed(&c->mq_arena) != ZIPC_MQ_ARENA_OFF || n == 0 ||
 	    stride < sizeof(struct zipc_mq_slot) + (uint64_t)payload ||
-	    stride % 64 != 0 ||
-	    (uint64_t)n * stride + bm_bytes(n) !=
-		    o->o_size - ZIPC_MQ_ARENA_OFF ||
+	    stride % 64 != 0 || n > o->o_size / stride || want != o->o_size ||
+	    ld_relaxed(&c->mq_ring_cap) != ring_cap ||
 	    (face != ZIPC_MQ_XSI && face != ZIPC_MQ_POSIX) ||
 	    (face == ZIPC_MQ_POSIX && msgsize > payload) || payload == 0)
 		return -EBADMSG;
@@ -317,6 +339,10 @@ zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem)
 	q->q_payload = payload;
 	q->q_face = face;
 	q->q_msgsize = msgsize;
+	q->q_ring_cap = ring_cap;
+	q->q_ring = ring_cap ? (void *)((char *)o->o_base +
+					ring_off(n, stride))
+			     : NULL;
 	q->q_spin = SPIN_INIT_NS;
 	snprintf(q->q_fifo[0], sizeof(q->q_fifo[0]), "%s.rd", fifo_stem);
 	snprintf(q->q_fifo[1], sizeof(q->q_fifo[1]), "%s.wr", fifo_stem);
@@ -489,7 +515,8 @@ walk(struct zipc_queue *q, int fix)
 int
 zipc__mq_check(struct zipc_queue *q)
 {
-	return walk(q, 0);
+	int r = walk(q, 0);
+	return r ? r : zipc__ring_check(q);
 }
 
 static int
@@ -550,12 +577,17 @@ zipc__mq_lock(struct zipc_queue *q)
 		zipc__unlock(&q->q_ctl->mq_lock);
 		return -EIDRM;
 	}
+	/* Under the lock the list is the whole queue (ring.c). */
+	if (q->q_ring)
+		zipc__ring_close(q);
 	return 0;
 }
 
 void
 zipc__mq_unlock(struct zipc_queue *q)
 {
+	if (q->q_ring)
+		zipc__ring_reopen(q);
 	zipc__unlock(&q->q_ctl->mq_lock);
 }
 
@@ -649,7 +681,8 @@ has_room(const struct zipc_queue *q, size_t len)
  * the same as with fixed slots.
  */
 static int
-put(struct zipc_queue *q, const void *buf, size_t len, int64_t type)
+put(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
+    uint64_t ringpos)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
 	uint32_t first = 0, prev = 0, n = q->q_nslots;
@@ -705,6 +738,7 @@ put(struct zipc_queue *q, const void *buf, size_t len, int64_t type)
 	struct zipc_mq_slot *h = slot_at(q, first);
 	st_relaxed(&h->ms_size, (uint32_t)len);
 	st_relaxed(&h->ms_type, type);
+	st_relaxed(&h->ms_ringpos, ringpos);
 	ZIPC_CRASH("mq.send.written");
 
 	/* Where it goes: after @after (0: at the head). */
@@ -734,6 +768,28 @@ put(struct zipc_queue *q, const void *buf, size_t len, int64_t type)
 	st_relaxed(&c->mq_cbytes, ld_relaxed(&c->mq_cbytes) + len);
 	ZIPC_CRASH("mq.send.counted");
 	return 0;
+}
+
+int
+zipc__mq_put(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
+	     uint64_t ringpos)
+{
+	return put(q, buf, len, type, ringpos);
+}
+
+uint64_t
+zipc__mq_tail_ringpos(struct zipc_queue *q)
+{
+	uint32_t t = ld_relaxed(&q->q_ctl->mq_tail);
+	return idx_ok(q, t) ? ld_relaxed(&slot_at(q, t)->ms_ringpos) : 0;
+}
+
+void
+zipc__mq_count(struct zipc_queue *q, uint64_t *qnum, uint64_t *bytes)
+{
+	zipc__ring_count(q, qnum, bytes);
+	*qnum += ld_relaxed(&q->q_ctl->mq_qnum);
+	*bytes += ld_relaxed(&q->q_ctl->mq_cbytes);
 }
 
 /* Find the message @sel picks; sets *@prevp. 0 if none, UINT32_MAX if
@@ -963,26 +1019,61 @@ all_handlers_restart(void)
 }
 
 /*
- * With the lock held and the operation unable to proceed: spin once
- * (unlocked), then sleep counted. Always returns with the lock released:
- * 0 to retry, or -ETIMEDOUT/-EINTR. Every sleep is a timed futex wait, so
- * the kernel never restarts it after a handler (ERESTART_RESTARTBLOCK
+ * Whether to spin (once) before sleeping: with spinning switched off
+ * (q_spin 0), only one wait in SPIN_PROBE probes.
+ */
+static int
+spin_now(struct zipc_queue *q, int *spun)
+{
+	if (!*spun && !__atomic_load_n(&q->q_spin, __ATOMIC_RELAXED) &&
+	    __atomic_add_fetch(&q->q_probe, 1, __ATOMIC_RELAXED) % SPIN_PROBE)
+		*spun = 1; /* spinning is off: straight to sleep */
+	if (*spun)
+		return 0;
+	*spun = 1;
+	return 1;
+}
+
+/*
+ * Sleep on @ev from @seq, counted, for at most one slice (SLICE_NS).
+ * 0 to retry, -ETIMEDOUT or -EINTR. Every sleep is a timed futex wait,
+ * so the kernel never restarts it after a handler (ERESTART_RESTARTBLOCK
  * becomes EINTR): msgsnd/msgrcv must fail with EINTR, and the mq_* calls
  * decide for themselves (ZIPC_MQ_RESTART).
+ */
+static int
+sleep_slice(struct zipc_event *ev, uint32_t seq, int flags,
+	    const struct zipc_deadline *dl)
+{
+	struct zipc_deadline slice;
+	const struct zipc_deadline *w = dl;
+	if (!(dl && dl->dl_set) || remaining_ns(dl) > SLICE_NS) {
+		struct timespec rel = {0, SLICE_NS};
+		zipc__deadline_rel(&slice, &rel);
+		w = &slice;
+	}
+	int r = zipc__event_wait(ev, seq, w);
+	if (r == -ETIMEDOUT && w == &slice)
+		r = 0;
+	if (r == -EINTR && (flags & ZIPC_MQ_RESTART) && all_handlers_restart())
+		r = 0;
+	return r == -ETIMEDOUT || r == -EINTR ? r : 0;
+}
+
+/*
+ * With the lock held and the operation unable to proceed: spin once
+ * (unlocked), then sleep counted. Always returns with the lock released:
+ * 0 to retry, or -ETIMEDOUT/-EINTR.
  */
 static int
 wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 	  int flags, const struct zipc_deadline *dl, int *spun)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	if (!*spun && !__atomic_load_n(&q->q_spin, __ATOMIC_RELAXED) &&
-	    __atomic_add_fetch(&q->q_probe, 1, __ATOMIC_RELAXED) % SPIN_PROBE)
-		*spun = 1; /* spinning is off: straight to sleep */
-	if (!*spun) {
+	if (spin_now(q, spun)) {
 		uint32_t *word = ev == &c->mq_rev ? &c->mq_qnum : &c->mq_nfree;
 		uint32_t seen = ld_relaxed(word);
 		zipc__mq_unlock(q);
-		*spun = 1;
 		spin(q, word, seen);
 		return 0;
 	}
@@ -993,52 +1084,42 @@ wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 	uint32_t seq = zipc__event_prepare(ev);
 	if (selective)
 		fetch_add_seq(&c->mq_sel_waiters, 1);
-	/* Owed a wake (see take_wake); under the lock like the wakers. */
-	uint32_t *pend = ev == &c->mq_rev ? &c->mq_rpend : &c->mq_spend;
-	st_relaxed(pend, ld_relaxed(pend) + 1);
+	/* Owed a wake (see take_wake). */
+	fetch_add_seq(ev == &c->mq_rev ? &c->mq_rpend : &c->mq_spend, 1);
 	ZIPC_CRASH("mq.wait.counted");
 	zipc__mq_unlock(q);
-	struct zipc_deadline slice;
-	const struct zipc_deadline *w = dl;
-	if (!(dl && dl->dl_set) || remaining_ns(dl) > SLICE_NS) {
-		struct timespec rel = {0, SLICE_NS};
-		zipc__deadline_rel(&slice, &rel);
-		w = &slice;
-	}
-	int r = zipc__event_wait(ev, seq, w);
+	int r = sleep_slice(ev, seq, flags, dl);
 	if (selective) {
 		uint32_t n = ld_relaxed(&c->mq_sel_waiters);
 		while (n && !cas_seq(&c->mq_sel_waiters, &n, n - 1))
 			;
 	}
 	*spun = 0;
-	if (r == -ETIMEDOUT && w == &slice)
-		r = 0;
-	if (r == -EINTR && (flags & ZIPC_MQ_RESTART) && all_handlers_restart())
-		r = 0;
-	return r == -ETIMEDOUT || r == -EINTR ? r : 0;
+	return r;
 }
 
 /*
- * Under the lock, after a change that may let sleepers of one side
- * proceed: how many to wake once the lock is released (0: none, 1, or
- * INT32_MAX: all). *@pend counts sleepers that went to sleep (under this
- * lock, in wait_turn) and have not been owed a wake since; taking one
- * wake off it, or all of them, here means a sleeper that is slow to run
- * costs one FUTEX_WAKE, not one per message sent or received before it
- * gets back: the previous wake's sequence bump already covers it. The
- * count can only be too high (a sleeper that timed out, was interrupted
- * or died keeps its entry), which costs a needless wake, never a missed
- * one: every sleeper on the futex holds an entry no wake has consumed.
+ * After a change that may let sleepers of one side proceed: how many to
+ * wake (0: none, 1, or INT32_MAX: all). *@pend counts sleepers that went
+ * to sleep and have not been owed a wake since; taking one wake off it,
+ * or all of them, here means a sleeper that is slow to run costs one
+ * FUTEX_WAKE, not one per message sent or received before it gets back:
+ * the previous wake's sequence bump already covers it. The count can only
+ * be too high (a sleeper that timed out, was interrupted or died keeps
+ * its entry), which costs a needless wake, never a missed one: every
+ * sleeper on the futex holds an entry no wake has consumed. Ring wakers
+ * take wakes without the queue lock, so every change of the count is an
+ * atomic read-modify-write; the load is seq_cst for the Dekker pairing of
+ * ring_wait/ring_wake.
  */
 static inline int
 take_wake(uint32_t *pend, int n)
 {
-	uint32_t p = ld_relaxed(pend);
-	if (!p)
-		return 0;
-	st_relaxed(pend, n == 1 ? p - 1 : 0);
-	return n;
+	uint32_t p = ld_seq(pend);
+	while (p)
+		if (cas_seq(pend, &p, n == 1 ? p - 1 : 0))
+			return n;
+	return 0;
 }
 
 /* After the critical section: make the wakes take_wake decided. */
@@ -1065,47 +1146,138 @@ st_if_changed_u32(uint32_t *p, uint32_t v)
 		st_relaxed(p, v);
 }
 
+/* msg_stime and msg_lspid (@sender), or msg_rtime and msg_lrpid. */
+static void
+note_op(struct zipc_mq_ctl *c, int sender)
+{
+	struct zipc_proc self;
+	zipc__proc_self(&self);
+	st_if_changed_i64(sender ? &c->mq_stime : &c->mq_rtime,
+			  (int64_t)time(NULL));
+	st_if_changed_u32(sender ? &c->mq_lspid : &c->mq_lrpid, self.pr_pid);
+}
+
+/*
+ * The ring could not proceed: full for a sender of @len bytes (@w NULL),
+ * or nothing for a receiver, which saw @w (@selective: a typed one).
+ * Spin once, then sleep counted like wait_turn, re-checking the ring
+ * after counting. 0 to retry, -ETIMEDOUT or -EINTR.
+ */
+static int
+ring_wait(struct zipc_queue *q, size_t len, const struct zipc_ring_watch *w,
+	  int selective, int flags, const struct zipc_deadline *dl, int *spun)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (spin_now(q, spun)) {
+		uint32_t *word = zipc__ring_watch_word(q, w);
+		spin(q, word, ld_relaxed(word));
+		return 0;
+	}
+	if (zipc__deadline_passed(dl))
+		return -ETIMEDOUT;
+	struct zipc_event *ev = w ? &c->mq_rev : &c->mq_sev;
+	uint32_t seq = zipc__event_prepare(ev);
+	/* Before the owed count: see ring_wake. */
+	if (selective)
+		fetch_add_seq(&c->mq_sel_waiters, 1);
+	fetch_add_seq(w ? &c->mq_rpend : &c->mq_spend, 1);
+	/* Partner: the fence in ring_wake. Either that waker reads our
+	 * count, or we see its message (or its room) here. */
+	fence_seq();
+	int r = w ? zipc__ring_has_msg(q, w) : zipc__ring_has_room(q, len);
+	if (r) {
+		zipc__event_cancel(ev); /* it moved, or the ring closed */
+		r = 0;
+	} else {
+		r = sleep_slice(ev, seq, flags, dl);
+		*spun = 0;
+	}
+	if (selective) {
+		uint32_t n = ld_relaxed(&c->mq_sel_waiters);
+		while (n && !cas_seq(&c->mq_sel_waiters, &n, n - 1))
+			;
+	}
+	return r;
+}
+
+/*
+ * After a ring send (@sent) or receive: wake what the other side is owed.
+ * The side lock was just released by an xchg, so the fence costs little;
+ * it makes the Dekker order with ring_wait formal. A typed receiver
+ * counts itself in mq_sel_waiters before the owed count, so a sender that
+ * reads its owed entry also reads it there and wakes every receiver: a
+ * typed one must not absorb the only wake meant for another.
+ */
+static void
+ring_wake(struct zipc_queue *q, int sent)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	fence_seq();
+	if (sent) {
+		int n = take_wake(&c->mq_rpend, 1);
+		if (n && ld_seq(&c->mq_sel_waiters))
+			n = INT32_MAX;
+		wake(&c->mq_rev, n);
+	} else {
+		wake(&c->mq_sev, take_wake(&c->mq_spend, INT32_MAX));
+	}
+}
+
 int
 zipc__mq_send(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
 	      int flags, const struct zipc_deadline *dl)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	int spun = 0, slept = 0;
+	int spun = 0, slept = 0, r;
 	for (;;) {
-		int r = zipc__mq_lock(q);
-		if (r < 0)
-			return r;
-		if (has_room(q, len)) {
-			uint32_t was = ld_relaxed(&c->mq_qnum);
-			r = put(q, buf, len, type);
-			if (r < 0) {
-				repair(q);
-				zipc__mq_unlock(q);
-				return r;
-			}
-			st_if_changed_i64(&c->mq_stime, (int64_t)time(NULL));
-			struct zipc_proc self;
-			zipc__proc_self(&self);
-			st_if_changed_u32(&c->mq_lspid, self.pr_pid);
-			if (was == 0 && ld_relaxed(&c->mq_nkind) &&
-			    !ld_seq(&c->mq_rev.ev_waiters))
-				zipc__mq_notify_fire(q);
-			zipc__mq_ready_sync(q);
-			int all = ld_relaxed(&c->mq_sel_waiters) != 0;
-			int n = take_wake(&c->mq_rpend, all ? INT32_MAX : 1);
-			ZIPC_CRASH("mq.send.owed");
-			zipc__mq_unlock(q);
-			wake(&c->mq_rev, n);
+		r = ZIPC_RING_CLOSED;
+		if (q->q_ring && len <= ZIPC_MQ_RING_PAYLOAD)
+			r = zipc__ring_send(q, buf, len, type);
+		if (r == 0) {
+			note_op(c, 1);
+			ring_wake(q, 1);
 			return 0;
 		}
-		if (flags & ZIPC_MQ_NONBLOCK) {
-			zipc__mq_unlock(q);
-			return -EAGAIN;
+		if (r == -EAGAIN) {
+			if (flags & ZIPC_MQ_NONBLOCK)
+				return -EAGAIN;
+			r = ring_wait(q, len, NULL, 0, flags, dl, &spun);
+		} else {
+			/* The locked path (which also closes a ring that
+			 * holds garbage). */
+			if ((r = zipc__mq_lock(q)) < 0)
+				return r;
+			if (has_room(q, len)) {
+				uint32_t was = ld_relaxed(&c->mq_qnum);
+				r = put(q, buf, len, type, 0);
+				if (r < 0) {
+					repair(q);
+					zipc__mq_unlock(q);
+					return r;
+				}
+				note_op(c, 1);
+				if (was == 0 && ld_relaxed(&c->mq_nkind) &&
+				    !ld_seq(&c->mq_rev.ev_waiters))
+					zipc__mq_notify_fire(q);
+				zipc__mq_ready_sync(q);
+				int all = ld_relaxed(&c->mq_sel_waiters) != 0;
+				int n = take_wake(&c->mq_rpend,
+						  all ? INT32_MAX : 1);
+				ZIPC_CRASH("mq.send.owed");
+				zipc__mq_unlock(q);
+				wake(&c->mq_rev, n);
+				return 0;
+			}
+			if (flags & ZIPC_MQ_NONBLOCK) {
+				zipc__mq_unlock(q);
+				return -EAGAIN;
+			}
+			r = wait_turn(q, &c->mq_sev, 0, flags, dl, &spun);
 		}
-		r = wait_turn(q, &c->mq_sev, 0, flags, dl, &spun);
 		if (!spun)
 			slept = 1;
 		if (r < 0) {
+			/* Pass on a wake we may have absorbed. */
 			if (slept)
 				zipc__event_signal(&c->mq_sev,
 						   q->q_face == ZIPC_MQ_XSI
@@ -1116,76 +1288,119 @@ zipc__mq_send(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
 	}
 }
 
+#define MUST_WAIT (-EAGAIN) /* receive_locked found nothing */
+
+/* The locked receive: MUST_WAIT when it found nothing (lock held), else
+ * the result (lock released). */
+static ssize_t
+receive_locked(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
+	       enum zipc_mq_sel sel, int64_t t, int flags, int slept)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint32_t prev = 0, i = find(q, sel, t, &prev);
+	if (unlikely(i == UINT32_MAX)) {
+		repair(q);
+		zipc__mq_unlock(q);
+		return -EUCLEAN;
+	}
+	if (!i)
+		return MUST_WAIT;
+	struct zipc_mq_slot *h = slot_at(q, i);
+	if (ld_relaxed(&h->ms_size) > len &&
+	    (!(flags & ZIPC_MQ_NOERROR) || (flags & ZIPC_MQ_PEEK))) {
+		int e2 = (flags & ZIPC_MQ_NOERROR) ? -EINVAL : -E2BIG;
+		zipc__mq_unlock(q);
+		if (slept)
+			zipc__event_signal(&c->mq_rev, INT32_MAX);
+		return e2;
+	}
+	int64_t ty = ld_relaxed(&h->ms_type);
+	if (flags & ZIPC_MQ_PEEK) {
+		ssize_t n = peek(q, i, buf, len);
+		zipc__mq_unlock(q);
+		if (n >= 0 && type)
+			*type = ty;
+		return n;
+	}
+	ssize_t n = take(q, i, prev, buf, len);
+	if (n < 0) {
+		repair(q);
+		zipc__mq_unlock(q);
+		return n;
+	}
+	if (type)
+		*type = ty;
+	note_op(c, 0);
+	zipc__mq_ready_sync(q);
+	int w = take_wake(&c->mq_spend,
+			  q->q_face == ZIPC_MQ_XSI ? INT32_MAX : 1);
+	ZIPC_CRASH("mq.recv.owed");
+	zipc__mq_unlock(q);
+	wake(&c->mq_sev, w);
+	return n;
+}
+
 ssize_t
 zipc__mq_receive(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 		 enum zipc_mq_sel sel, int64_t t, int flags,
 		 const struct zipc_deadline *dl)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
+	int ringed = q->q_ring && sel != ZIPC_SEL_NTH;
 	int spun = 0, slept = 0;
+	struct zipc_ring_watch w;
+	ssize_t n;
 	for (;;) {
-		int r = zipc__mq_lock(q);
-		if (r < 0)
-			return r;
-		uint32_t prev = 0, i = find(q, sel, t, &prev);
-		if (unlikely(i == UINT32_MAX)) {
-			repair(q);
-			zipc__mq_unlock(q);
-			return -EUCLEAN;
-		}
-		if (i) {
-			struct zipc_mq_slot *h = slot_at(q, i);
-			if (ld_relaxed(&h->ms_size) > len &&
-			    (!(flags & ZIPC_MQ_NOERROR) ||
-			     (flags & ZIPC_MQ_PEEK))) {
-				int e2 = (flags & ZIPC_MQ_NOERROR) ? -EINVAL
-								   : -E2BIG;
-				zipc__mq_unlock(q);
-				if (slept)
-					zipc__event_signal(&c->mq_rev,
-							   INT32_MAX);
-				return e2;
-			}
-			int64_t ty = ld_relaxed(&h->ms_type);
-			ssize_t n = (flags & ZIPC_MQ_PEEK)
-					    ? peek(q, i, buf, len)
-					    : take(q, i, prev, buf, len);
-			if (flags & ZIPC_MQ_PEEK) {
-				zipc__mq_unlock(q);
-				if (n >= 0 && type)
+		int r;
+		n = ZIPC_RING_CLOSED;
+		if (ringed) {
+			int64_t ty;
+			n = zipc__ring_recv(q, buf, len, &ty, sel, t,
+					    flags & ZIPC_MQ_NOERROR, &w);
+			if (n >= 0) {
+				if (type)
 					*type = ty;
+				note_op(c, 0);
+				ring_wake(q, 0);
 				return n;
 			}
-			if (n < 0) {
-				repair(q);
-				zipc__mq_unlock(q);
-				return n;
-			}
-			if (type)
-				*type = ty;
-			st_if_changed_i64(&c->mq_rtime, (int64_t)time(NULL));
-			struct zipc_proc self;
-			zipc__proc_self(&self);
-			st_if_changed_u32(&c->mq_lrpid, self.pr_pid);
-			zipc__mq_ready_sync(q);
-			int w = take_wake(&c->mq_spend,
-					  q->q_face == ZIPC_MQ_XSI ? INT32_MAX
-								   : 1);
-			ZIPC_CRASH("mq.recv.owed");
-			zipc__mq_unlock(q);
-			wake(&c->mq_sev, w);
+		}
+		if (n == -E2BIG) {
+			if (slept)
+				zipc__event_signal(&c->mq_rev, INT32_MAX);
 			return n;
 		}
-		if (flags & ZIPC_MQ_NONBLOCK) {
-			zipc__mq_unlock(q);
-			return -ENOMSG;
+		if (n == -ENOMSG) {
+			if (flags & ZIPC_MQ_NONBLOCK)
+				return -ENOMSG;
+			r = ring_wait(q, 0, &w, sel != ZIPC_SEL_FIRST, flags, dl,
+				      &spun);
+		} else {
+			if ((r = zipc__mq_lock(q)) < 0)
+				return r;
+			n = receive_locked(q, buf, len, type, sel, t, flags,
+					   slept);
+			if (n != MUST_WAIT)
+				return n;
+			if (flags & ZIPC_MQ_NONBLOCK) {
+				zipc__mq_unlock(q);
+				return -ENOMSG;
+			}
+			/* Nothing in the list: wait on the ring if it can be
+			 * opened again. */
+			if (ringed && zipc__ring_reopen(q)) {
+				zipc__mq_unlock(q);
+				continue;
+			}
+			r = wait_turn(q, &c->mq_rev, sel != ZIPC_SEL_FIRST,
+				      flags, dl, &spun);
 		}
-		r = wait_turn(q, &c->mq_rev, sel != ZIPC_SEL_FIRST, flags, dl,
-			      &spun);
 		if (!spun)
 			slept = 1;
 		if (r < 0) {
-			if (slept && ld_relaxed(&c->mq_qnum))
+			uint64_t qnum, bytes;
+			zipc__mq_count(q, &qnum, &bytes);
+			if (slept && qnum)
 				zipc__event_signal(&c->mq_rev, INT32_MAX);
 			return r;
 		}

@@ -33,10 +33,23 @@ struct zipc_mq_slot {	  /* off size */
 	uint32_t ms_size; /*  8 4  message length (first extent) */
 	uint32_t ms_run;  /* 12 4  slots in this extent */
 	int64_t ms_type;  /* 16 8  XSI mtype, or POSIX priority */
-	uint64_t ms_resv2; /* 24 8 */
+	uint64_t ms_ringpos; /* 24 8  moved from ring position p: p + 1 */
 };			  /* 32, payload follows */
 
 #define ZIPC_MQ_XSI_PAYLOAD 96 /* XSI slot payload: stride 128 */
+
+/*
+ * A slot of the ring an XSI queue carries beside its arena: the fast path
+ * for messages of up to ZIPC_MQ_RING_PAYLOAD bytes (see ring.c).
+ */
+#define ZIPC_MQ_RING_PAYLOAD 96
+struct zipc_mq_rslot {	   /* off size */
+	uint32_t rs_seq;   /*   0 4  position it is free for, or holds + 1 */
+	uint32_t rs_size;  /*   4 4  message length */
+	int64_t rs_type;   /*   8 8  mtype */
+	char rs_data[ZIPC_MQ_RING_PAYLOAD]; /* 16 96 */
+	uint64_t rs_resv[2]; /* 112 16 */
+};			   /* 128 */
 
 enum zipc_mq_face { ZIPC_MQ_XSI = 1, ZIPC_MQ_POSIX = 2 };
 
@@ -71,13 +84,17 @@ struct zipc_mq_ctl {			/* off size */
 	int64_t mq_stime;		/*  72  8 */
 	uint32_t mq_lspid;		/*  80  4 */
 	uint32_t mq_rpend;		/*  84  4  asleep, no wake sent yet */
-	uint32_t mq_rresv[10];		/*  88 40 */
+	struct zipc_lock mq_slock;	/*  88 24  ring: senders' lock */
+	uint64_t mq_enq;		/* 112  8  ring: sent pos | bytes<<32 */
+	uint64_t mq_deq_seen;		/* 120  8  ring: senders' mq_deq copy */
 	/* Written by receivers only: */
 	struct zipc_event mq_sev;	/* 128  8  senders wait: room */
 	int64_t mq_rtime;		/* 136  8 */
 	uint32_t mq_lrpid;		/* 144  4 */
 	uint32_t mq_spend;		/* 148  4  asleep, no wake sent yet */
-	uint32_t mq_sresv[10];		/* 152 40 */
+	struct zipc_lock mq_rlock;	/* 152 24  ring: receivers' lock */
+	uint64_t mq_deq;		/* 176  8  ring: taken pos | bytes<<32 */
+	uint64_t mq_sresv;		/* 184  8 */
 	/* Fixed at creation (validated against the file on every open). */
 	uint32_t mq_face;		/* 192  4  enum zipc_mq_face */
 	uint32_t mq_nslots;		/* 196  4 */
@@ -89,7 +106,10 @@ struct zipc_mq_ctl {			/* off size */
 	struct zipc_ipc_perm mq_perm;	/* 224 32 */
 	int64_t mq_ctime;		/* 256  8 */
 	uint64_t mq_qbytes;		/* 264  8  XSI byte limit/POSIX maxmsg */
-	uint64_t mq_resv0[2];		/* 272 16 */
+	uint32_t mq_ring_open;		/* 272  4  ring in use (read-mostly) */
+	uint32_t mq_ring_cap;		/* 276  4  ring slots, 0: none */
+	uint32_t mq_perm_gen;		/* 280  4  bumped by IPC_SET */
+	uint32_t mq_resv0;		/* 284  4 */
 	struct zipc_readyfd mq_rd[2];	/* 288 16  [0] message, [1] room */
 	/* mq_notify registration. */
 	struct zipc_proc mq_nproc;	/* 304 16  registered process */
@@ -116,16 +136,26 @@ _Static_assert(offsetof(struct zipc_mq_ctl, mq_ctime) == 256, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nproc) == 304, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nvalue) == 328, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nid) == 344, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_slock) == 88, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_deq_seen) == 120, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_rlock) == 152, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_deq) == 176, "ABI");
+_Static_assert(offsetof(struct zipc_mq_ctl, mq_ring_open) == 272, "ABI");
 _Static_assert(sizeof(struct zipc_mq_ctl) == 432, "ABI");
+_Static_assert(sizeof(struct zipc_mq_rslot) == 128, "ABI");
 
-/* The step value 2 marks the extent/bitmap arena format. */
+/* Step 2 marked the extent/bitmap arena format, 3 the ring. */
+#define ZIPC_MQ_SIG_PARTS                                                     \
+	ZIPC_SIG_STRUCT(                                                      \
+		ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE,                \
+						struct zipc_lock),            \
+				struct zipc_ipc_perm),                        \
+		struct zipc_mq_slot)
 #define ZIPC_MQ_SIG                                                           \
-	ZIPC_SIG_STEP(ZIPC_SIG_STRUCT(                                                      \
-		ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE, \
-								struct zipc_lock), \
-						struct zipc_ipc_perm),        \
-				struct zipc_mq_slot),                         \
-		struct zipc_mq_ctl), 2)
+	ZIPC_SIG_STEP(ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_MQ_SIG_PARTS,      \
+						      struct zipc_mq_rslot),  \
+				      struct zipc_mq_ctl),                    \
+		      3)
 
 #define ZIPC_MQ_ARENA_OFF 512 /* header + control, rounded to a line */
 
@@ -143,6 +173,8 @@ struct zipc_queue {
 	int q_id;	 /* XSI id, or -1 */
 	uint32_t q_spin;  /* adaptive spin budget (ns); 0: off */
 	uint32_t q_probe; /* waits since spinning went off */
+	struct zipc_mq_rslot *q_ring; /* NULL: this queue has no ring */
+	uint32_t q_ring_cap;	      /* a power of two >= q_nslots */
 	char q_fifo[2][80]; /* readiness FIFO names (store-relative) */
 };
 
@@ -152,6 +184,7 @@ struct zipc_mq_geom {
 	uint32_t nslots, payload;
 	uint64_t qbytes;  /* XSI: msg_qbytes; POSIX: maxmsg */
 	uint64_t msgsize; /* POSIX: mq_msgsize */
+	uint32_t ring_cap; /* XSI: slots of its ring (0: none) */
 	uint32_t mode;
 	int32_t key;
 	int id;
@@ -213,6 +246,60 @@ int zipc__mq_check(struct zipc_queue *q);
 /* Notification hook of the POSIX face, called by a sender under the lock
  * when the queue went from empty to non-empty with no receiver asleep. */
 void zipc__mq_notify_fire(struct zipc_queue *q);
+
+/* Under the lock, no ring in use: append a message to the list (tagged
+ * with the ring position it came from + 1, or 0). 0 or -EUCLEAN. */
+int zipc__mq_put(struct zipc_queue *q, const void *buf, size_t len,
+		 int64_t type, uint64_t ringpos);
+/* The ms_ringpos tag of the list's last message (0: none). */
+uint64_t zipc__mq_tail_ringpos(struct zipc_queue *q);
+/* Messages and bytes in the whole queue, list and ring (racy). */
+void zipc__mq_count(struct zipc_queue *q, uint64_t *qnum, uint64_t *bytes);
+
+/*
+ * The ring (ring.c). zipc__ring_send/recv are the lock-free fast path:
+ * they return ZIPC_RING_CLOSED when the ring is not in use, and the caller
+ * takes the locked path. The others run under the queue lock.
+ */
+#define ZIPC_RING_CLOSED (-EPIPE)
+/* Slots of the ring of an XSI queue of @nslots arena slots (0: none). */
+uint32_t zipc__ring_cap(uint32_t nslots);
+/* 0, or -EAGAIN when a message of @len bytes does not fit now. */
+int zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
+		    int64_t type);
+/* What a receiver that found nothing saw: the position taken next and
+ * the first one not yet published. */
+struct zipc_ring_watch {
+	uint32_t rw_deq, rw_end;
+};
+/* msgrcv's selection @sel (not ZIPC_SEL_NTH) of @t: bytes copied,
+ * -ENOMSG (nothing matches: *@w says what was seen), -E2BIG (and
+ * @noerror unset), or ZIPC_RING_CLOSED (also when the message picked is
+ * behind the head). */
+ssize_t zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len,
+			int64_t *type, enum zipc_mq_sel sel, int64_t t,
+			int noerror, struct zipc_ring_watch *w);
+/* Room for a @len-byte message / the ring moved since @w (racy, for
+ * waiters); -1 when the ring was closed. */
+int zipc__ring_has_room(struct zipc_queue *q, size_t len);
+int zipc__ring_has_msg(struct zipc_queue *q, const struct zipc_ring_watch *w);
+/* The word a waiter watches while spinning: the taken position for a
+ * sender (@w NULL), the slot where a receiver's scan ended. */
+uint32_t *zipc__ring_watch_word(struct zipc_queue *q,
+				const struct zipc_ring_watch *w);
+/* Under the queue lock: stop using the ring and move what it holds to
+ * the list (in order), so the list is the whole queue. 0 or -EUCLEAN. */
+int zipc__ring_close(struct zipc_queue *q);
+/* Under the queue lock: use the ring again if nothing stands in the way
+ * (list empty, nobody watching, not removed). */
+int zipc__ring_reopen(struct zipc_queue *q);
+/* Messages and bytes in the ring (racy: for MSG_INFO and the tools). */
+void zipc__ring_count(struct zipc_queue *q, uint64_t *qnum, uint64_t *bytes);
+/* Check the ring's invariants: 0 or -EUCLEAN. */
+int zipc__ring_check(struct zipc_queue *q);
+/* Init a new queue's ring: every slot free for its first lap. */
+void zipc__ring_init(struct zipc_mq_ctl *c, struct zipc_mq_rslot *ring,
+		     uint32_t cap);
 
 /* CAP_SYS_RESOURCE in the effective set: may exceed the sysctl limits. */
 int zipc__mq_cap_resource(void);

@@ -76,6 +76,9 @@ struct cached {
 	struct zipc_queue q;
 	int refs;
 	int dead;
+	/* mq_perm_gen + 1 when this process last passed the read [0] or
+	 * write [1] check; 0: not checked since the fork (see may). */
+	uint32_t ok_gen[2];
 	struct cached *next;
 };
 
@@ -97,10 +100,44 @@ fork_release(void)
 	pthread_mutex_unlock(&cache_mutex);
 }
 
+/* A child checks its access afresh (it may drop privileges before its
+ * first operation, as a test or a server does). */
+static void
+fork_child(void)
+{
+	for (struct cached *e = cache_head; e; e = e->next)
+		e->ok_gen[0] = e->ok_gen[1] = 0;
+	pthread_mutex_unlock(&cache_mutex);
+}
+
 static void
 register_fork(void)
 {
-	pthread_atfork(fork_prepare, fork_release, fork_release);
+	pthread_atfork(fork_prepare, fork_release, fork_child);
+}
+
+/*
+ * ipcperms() for msgsnd (@write) or msgrcv on a queue this process holds.
+ * The kernel checks the caller's credentials on every call; asking the
+ * kernel for them (geteuid, getegid, getgroups) would cost a system call
+ * per message -- as much as the rest of a send. So a success is
+ * remembered per queue until its permissions change (IPC_SET bumps
+ * mq_perm_gen) or the process forks: access is checked like an open file
+ * descriptor's, at first use, and a process that drops privileges with
+ * setuid() keeps the queues it already used (zipc_msg(3), NOTES).
+ * Failures are never remembered.
+ */
+static int
+may(struct cached *e, int write)
+{
+	struct zipc_mq_ctl *c = e->q.q_ctl;
+	uint32_t gen = ld_relaxed(&c->mq_perm_gen) + 1;
+	if (ld_relaxed(&e->ok_gen[write]) == gen)
+		return 0;
+	int r = zipc__ipcperms(&c->mq_perm, write ? 0222 : 0444);
+	if (r == 0)
+		st_relaxed(&e->ok_gen[write], gen);
+	return r;
 }
 
 static void
@@ -274,7 +311,7 @@ msg_send(int id, const void *msgp, size_t msgsz, int msgflg,
 	int r = acquire(id, &e);
 	if (r < 0)
 		return r;
-	r = zipc__ipcperms(&e->q.q_ctl->mq_perm, 0222);
+	r = may(e, 1);
 	if (r == 0)
 		r = zipc__mq_send(&e->q, (const char *)msgp + sizeof(long),
 				  msgsz, mtype,
@@ -311,7 +348,7 @@ msg_receive(int id, void *msgp, size_t msgsz, long msgtyp, int msgflg,
 	int r = acquire(id, &e);
 	if (r < 0)
 		return r;
-	ssize_t n = zipc__ipcperms(&e->q.q_ctl->mq_perm, 0444);
+	ssize_t n = may(e, 0);
 	if (n == 0) {
 		int flags = 0;
 		int64_t ty = 0;
@@ -349,8 +386,10 @@ usage_one(int id, void *arg)
 	struct cached *e;
 	if (acquire(id, &e) < 0)
 		return 0;
-	u->msgs += ld_relaxed(&e->q.q_ctl->mq_qnum);
-	u->bytes += ld_relaxed(&e->q.q_ctl->mq_cbytes);
+	uint64_t msgs, bytes;
+	zipc__mq_count(&e->q, &msgs, &bytes);
+	u->msgs += msgs;
+	u->bytes += bytes;
 	release(e);
 	return 0;
 }
@@ -485,6 +524,7 @@ zipc_queue_ctl(int id, int cmd, struct msqid_ds *buf)
 		zipc__ipc_file_sync(q->q_obj.o_fd, &c->mq_perm);
 		st_relaxed(&c->mq_qbytes, (uint64_t)in.msg_qbytes);
 		st_relaxed(&c->mq_ctime, (int64_t)time(NULL));
+		st_relaxed(&c->mq_perm_gen, ld_relaxed(&c->mq_perm_gen) + 1);
 		ZIPC_CRASH("mq.set.done");
 		zipc__mq_ready_sync(q);
 		zipc__mq_wake_all(q);

@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ring: the fast path of an XSI queue, for messages of up to
+ * ZIPC_MQ_RING_PAYLOAD bytes received in FIFO order (msgtyp 0).
+ *
+ * Why. Under the queue lock (engine.c) every message hands the lock's
+ * line, which also holds the list ends and counters, from the sender's
+ * core to the receiver's and back: two or three line transfers per
+ * message, whatever else is done. Here senders and receivers each have a
+ * lock and a position word of their own, on a line of their own
+ * (mq_slock/mq_enq on the senders' line, mq_rlock/mq_deq on the
+ * receivers'), so a busy queue moves only the message's own slot between
+ * the cores -- the one transfer the data needs anyway.
+ *
+ * Layout. A ring of q_ring_cap slots (a power of two, at least the
+ * arena's slot count; struct zipc_mq_rslot, 128 bytes) follows the
+ * arena's bitmap. Positions count messages from the queue's creation
+ * (modulo 2^32); position p lives in slot p & (cap - 1). mq_enq and mq_deq
+ * each pack a position with a byte count (pos | bytes << 32): the next
+ * position to send to and the bytes ever sent, the next position to take
+ * and the bytes ever taken. Messages in the ring are [deq, enq), so
+ * msg_qnum is enq - deq and msg_cbytes the difference of the byte counts.
+ *
+ * Slots (as in Vyukov's bounded queue). rs_seq of the slot of position p
+ * is p while the slot is free for p, p + 1 once the message at p is
+ * published, and p + cap once it was taken (free for the next lap).
+ *   send (holding mq_slock): check room against mq_deq (through the
+ *        senders' cached copy mq_deq_seen: the receivers' line is read
+ *        only when the copy says "full"), write size, type and bytes,
+ *        publish with the release store rs_seq = p + 1, then advance
+ *        mq_enq.
+ *   recv (holding mq_rlock): if rs_seq of position deq is deq + 1, copy
+ *        the message out, free the slot with the release store
+ *        rs_seq = deq + cap, then advance mq_deq (release).
+ * "Room" is exactly the locked path's has_room() for the queue it would
+ * be after close() below: msg_qbytes bounds the bytes and the messages,
+ * and the arena's slot count bounds the messages (each ring message
+ * needs one arena slot). So the ring is full exactly when the list would
+ * be, and a close always fits in the empty arena.
+ *
+ * Crash safety. Each side's lock is a robust lock (lock.h): the next
+ * taker after a dead holder finishes its one step, idempotently:
+ *   - a sender that died after publishing position enq (rs_seq is
+ *     enq + 1, or enq + cap if a receiver already took it) but before
+ *     advancing mq_enq: advance it. Before publishing, the message does
+ *     not exist and the slot is still free for enq: nothing to do.
+ *   - a receiver that died after freeing position deq (rs_seq is
+ *     deq + cap) but before advancing mq_deq: advance it. Before that the
+ *     message is still there (its copy died with the receiver).
+ * A sender never reuses the slot of a position whose mq_deq advance is
+ * pending: room is counted from mq_deq, and deq + cap is past the room.
+ *
+ * Typed receives. msgrcv's selections (msgtyp > 0, < 0, MSG_EXCEPT) scan
+ * the published messages from deq under mq_rlock: when the message they
+ * pick is the head, the ring takes it (a queue used in both directions,
+ * mtype naming the direction, holds one message at a time); when nothing
+ * matches they wait on the ring; only a message picked from further on
+ * needs the list.
+ *
+ * Modes. The ring and the list never both hold messages. The ring is in
+ * use (mq_ring_open, on a read-mostly line) only while the list is
+ * empty; anything the ring cannot do -- a receive that picks a message
+ * behind the head, MSG_COPY, a long message, msgctl, a readiness fd --
+ * goes through zipc__mq_lock(), which closes the ring: under the
+ * queue lock and both side locks it clears mq_ring_open and moves the
+ * ring's messages, oldest first, to the list, each tagged with its ring
+ * position (ms_ringpos) before the slot is freed. A closer that dies
+ * between linking a message and freeing its slot leaves the list's tail
+ * tagged with the position mq_deq still names; the next closer sees the
+ * tag and only frees the slot, so nothing is moved twice. The queue lock
+ * is released by zipc__mq_unlock(), which opens the ring again when the
+ * list is empty and nothing needs the list (nobody watching a readiness
+ * fd, not removed). Fast-path callers read
+ * mq_ring_open under their side lock, so a close serialises with them.
+ *
+ * Waiting. Ring sleepers use the queue's events and owed-wake counts
+ * (mq_rev/mq_rpend, mq_sev/mq_spend) like the locked path's: a sleeper
+ * counts itself (seq_cst), re-checks the ring, sleeps; a waker publishes,
+ * unlocks (an xchg), fences and reads the owed count, making a
+ * FUTEX_WAKE only when somebody is owed one (Dekker; engine.c). A typed
+ * sleeper also counts itself in mq_sel_waiters, and senders then wake
+ * every receiver, as on the list. A receiver's re-check is whether the
+ * ring moved since its scan (struct zipc_ring_watch): a message taken,
+ * or one published where the scan ended. A close wakes every sleeper so
+ * that they retry on the list.
+ */
+#include <string.h>
+
+#include "atomic.h"
+#include "internal.h"
+#include "mq.h"
+
+/* Queues whose arena has more slots than this get no ring: the ring
+ * would cost 128 bytes a slot of memory for little gain. */
+#define RING_MAX_SLOTS 4096
+
+static inline uint32_t
+pos_of(uint64_t w)
+{
+	return (uint32_t)w;
+}
+
+static inline uint32_t
+bytes_of(uint64_t w)
+{
+	return (uint32_t)(w >> 32);
+}
+
+static inline uint64_t
+pack(uint32_t pos, uint32_t bytes)
+{
+	return (uint64_t)pos | (uint64_t)bytes << 32;
+}
+
+static inline struct zipc_mq_rslot *
+rslot(const struct zipc_queue *q, uint32_t pos)
+{
+	return &q->q_ring[pos & (q->q_ring_cap - 1)];
+}
+
+uint32_t
+zipc__ring_cap(uint32_t nslots)
+{
+	uint32_t cap = 2;
+	if (nslots > RING_MAX_SLOTS)
+		return 0;
+	while (cap < nslots)
+		cap <<= 1;
+	return cap;
+}
+
+/* Make every slot free for its first position at or after @pos. */
+static void
+ring_reset(struct zipc_mq_rslot *ring, uint32_t cap, uint32_t pos)
+{
+	for (uint32_t k = 0; k < cap; k++) {
+		uint32_t p = pos + ((k - pos) & (cap - 1));
+		st_relaxed(&ring[k].rs_seq, p);
+	}
+}
+
+void
+zipc__ring_init(struct zipc_mq_ctl *c, struct zipc_mq_rslot *ring,
+		uint32_t cap)
+{
+	zipc__lock_init(&c->mq_slock);
+	zipc__lock_init(&c->mq_rlock);
+	c->mq_ring_cap = cap;
+	if (!cap)
+		return;
+	ring_reset(ring, cap, 0);
+	c->mq_enq = c->mq_deq = c->mq_deq_seen = 0;
+	c->mq_ring_open = 1;
+}
+
+/* Room for a @len-byte message with sent word @e and taken word @d. */
+static int
+room(const struct zipc_queue *q, uint64_t e, uint64_t d, size_t len)
+{
+	uint64_t qbytes = ld_relaxed(&q->q_ctl->mq_qbytes);
+	uint64_t maxn = qbytes < q->q_nslots ? qbytes : q->q_nslots;
+	uint32_t qnum = pos_of(e) - pos_of(d);
+	uint32_t bytes = bytes_of(e) - bytes_of(d);
+	return (uint64_t)qnum + 1 <= maxn && (uint64_t)bytes + len <= qbytes;
+}
+
+/* A slot's size as far as it can be trusted. */
+static inline uint32_t
+size_of(const struct zipc_mq_rslot *s)
+{
+	uint32_t n = ld_relaxed(&s->rs_size);
+	return n <= ZIPC_MQ_RING_PAYLOAD ? n : ZIPC_MQ_RING_PAYLOAD;
+}
+
+/* The senders' step after a sender died holding mq_slock. */
+static void
+repair_send_side(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint64_t e = ld_relaxed(&c->mq_enq);
+	struct zipc_mq_rslot *s = rslot(q, pos_of(e));
+	uint32_t seq = ld_acquire(&s->rs_seq);
+	if (seq == pos_of(e) + 1 || seq == pos_of(e) + q->q_ring_cap)
+		st_release(&c->mq_enq,
+			   pack(pos_of(e) + 1, bytes_of(e) + size_of(s)));
+}
+
+/* The receivers' step after a receiver died holding mq_rlock. */
+static void
+repair_recv_side(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	uint64_t d = ld_relaxed(&c->mq_deq);
+	struct zipc_mq_rslot *s = rslot(q, pos_of(d));
+	if (ld_acquire(&s->rs_seq) == pos_of(d) + q->q_ring_cap)
+		st_release(&c->mq_deq,
+			   pack(pos_of(d) + 1, bytes_of(d) + size_of(s)));
+}
+
+static int
+lock_side(struct zipc_queue *q, int sender)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	int r = zipc__lock(sender ? &c->mq_slock : &c->mq_rlock);
+	if (unlikely(r == -EOWNERDEAD)) {
+		if (sender)
+			repair_send_side(q);
+		else
+			repair_recv_side(q);
+		r = 0;
+	}
+	return r;
+}
+
+static inline void
+unlock_side(struct zipc_queue *q, int sender)
+{
+	zipc__unlock(sender ? &q->q_ctl->mq_slock : &q->q_ctl->mq_rlock);
+}
+
+/* Free the slot of position @d's message (@s) and advance mq_deq. */
+static void
+advance_deq(struct zipc_queue *q, uint64_t d, struct zipc_mq_rslot *s,
+	    uint32_t size)
+{
+	/* Partner: the ld_acquire of rs_seq in zipc__ring_send a lap on:
+	 * our reads of the slot happen before its next writer's. */
+	st_release(&s->rs_seq, pos_of(d) + q->q_ring_cap);
+	ZIPC_CRASH("mq.ring.recv.freed");
+	/* Partner: the ld_acquire of mq_deq in zipc__ring_send (room). */
+	st_release(&q->q_ctl->mq_deq, pack(pos_of(d) + 1, bytes_of(d) + size));
+}
+
+int
+zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
+		int64_t type)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (lock_side(q, 1) < 0)
+		return ZIPC_RING_CLOSED;
+	if (!ld_relaxed(&c->mq_ring_open)) {
+		unlock_side(q, 1);
+		return ZIPC_RING_CLOSED;
+	}
+	uint64_t e = ld_relaxed(&c->mq_enq);
+	uint64_t d = ld_relaxed(&c->mq_deq_seen);
+	if (!room(q, e, d, len)) {
+		/* Partner: the st_release of mq_deq in advance_deq. */
+		d = ld_acquire(&c->mq_deq);
+		st_relaxed(&c->mq_deq_seen, d);
+		if (!room(q, e, d, len)) {
+			unlock_side(q, 1);
+			return -EAGAIN;
+		}
+	}
+	uint32_t p = pos_of(e);
+	struct zipc_mq_rslot *s = rslot(q, p);
+	/* Partner: the st_release freeing it in advance_deq. With room, the
+	 * slot's previous message was taken, so anything else is garbage. */
+	if (ld_acquire(&s->rs_seq) != p) {
+		unlock_side(q, 1);
+		return -EUCLEAN;
+	}
+	st_relaxed(&s->rs_size, (uint32_t)len);
+	st_relaxed(&s->rs_type, type);
+	memcpy(s->rs_data, buf, len);
+	ZIPC_CRASH("mq.ring.send.written");
+	/* The publishing store. Partner: ld_acquire in zipc__ring_recv. */
+	st_release(&s->rs_seq, p + 1);
+	ZIPC_CRASH("mq.ring.send.published");
+	st_relaxed(&c->mq_enq, pack(p + 1, bytes_of(e) + (uint32_t)len));
+	/* Ask for the next slot's line now, so its transfer from the
+	 * receiver's core overlaps with what we do until the next send. */
+	__builtin_prefetch(rslot(q, p + 1), 1);
+	unlock_side(q, 1);
+	return 0;
+}
+
+enum { NONE, HEAD, ELSEWHERE };
+
+/*
+ * Under mq_rlock: where the message msgrcv's selection @sel/@t picks lies
+ * among the published ones from position @d: at the head (the ring can
+ * take it), further on (only the list can: the caller closes the ring),
+ * or nowhere (*@end: the first position not yet published).
+ */
+static int
+ring_find(const struct zipc_queue *q, uint32_t d, enum zipc_mq_sel sel,
+	  int64_t t, uint32_t *end)
+{
+	uint32_t p = d, best_k = 0;
+	int64_t best = 0;
+	int found = 0;
+	for (uint32_t k = 0; k < q->q_nslots; k++, p++) {
+		const struct zipc_mq_rslot *s = rslot(q, p);
+		/* Partner: the publishing st_release in zipc__ring_send. */
+		if (ld_acquire(&s->rs_seq) != p + 1)
+			break;
+		int64_t ty = ld_relaxed(&s->rs_type);
+		if (sel == ZIPC_SEL_FIRST || (sel == ZIPC_SEL_EQUAL && ty == t) ||
+		    (sel == ZIPC_SEL_NOTEQUAL && ty != t))
+			return k == 0 ? HEAD : ELSEWHERE;
+		if (sel == ZIPC_SEL_LESSEQ && ty <= t && (!found || ty < best)) {
+			found = 1;
+			best = ty;
+			best_k = k;
+		}
+	}
+	*end = p;
+	if (found)
+		return best_k == 0 ? HEAD : ELSEWHERE;
+	return NONE;
+}
+
+ssize_t
+zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
+		enum zipc_mq_sel sel, int64_t t, int noerror,
+		struct zipc_ring_watch *w)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (lock_side(q, 0) < 0)
+		return ZIPC_RING_CLOSED;
+	if (!ld_relaxed(&c->mq_ring_open)) {
+		unlock_side(q, 0);
+		return ZIPC_RING_CLOSED;
+	}
+	uint64_t d = ld_relaxed(&c->mq_deq);
+	uint32_t end = pos_of(d);
+	int where = ring_find(q, pos_of(d), sel, t, &end);
+	if (where != HEAD) {
+		unlock_side(q, 0);
+		w->rw_deq = pos_of(d);
+		w->rw_end = end;
+		return where == NONE ? -ENOMSG : ZIPC_RING_CLOSED;
+	}
+	struct zipc_mq_rslot *s = rslot(q, pos_of(d));
+	uint32_t size = ld_relaxed(&s->rs_size);
+	int64_t ty = ld_relaxed(&s->rs_type);
+	if (size > ZIPC_MQ_RING_PAYLOAD || ty < 1) {
+		unlock_side(q, 0);
+		return -EUCLEAN;
+	}
+	if (size > len && !noerror) {
+		unlock_side(q, 0);
+		return -E2BIG;
+	}
+	size_t n = size < len ? size : len;
+	memcpy(buf, s->rs_data, n);
+	ZIPC_CRASH("mq.ring.recv.copied");
+	advance_deq(q, d, s, size);
+	__builtin_prefetch(rslot(q, pos_of(d) + 1), 0);
+	unlock_side(q, 0);
+	*type = ty;
+	return (ssize_t)n;
+}
+
+int
+zipc__ring_has_room(struct zipc_queue *q, size_t len)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (!ld_acquire(&c->mq_ring_open))
+		return -1;
+	return room(q, ld_relaxed(&c->mq_enq), ld_acquire(&c->mq_deq), len);
+}
+
+int
+zipc__ring_has_msg(struct zipc_queue *q, const struct zipc_ring_watch *w)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (!ld_acquire(&c->mq_ring_open))
+		return -1;
+	/* A message taken since the scan, or one published where it ended
+	 * (every later one is published after that one). */
+	return pos_of(ld_acquire(&c->mq_deq)) != w->rw_deq ||
+	       ld_acquire(&rslot(q, w->rw_end)->rs_seq) == w->rw_end + 1;
+}
+
+uint32_t *
+zipc__ring_watch_word(struct zipc_queue *q, const struct zipc_ring_watch *w)
+{
+	if (!w) /* a sender: the taken position, the low half of mq_deq */
+		return (uint32_t *)(void *)&q->q_ctl->mq_deq;
+	return &rslot(q, w->rw_end)->rs_seq;
+}
+
+int
+zipc__ring_close(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (!q->q_ring)
+		return 0;
+	/* Closed and empty: nothing to do, and no side lock to take. (A
+	 * sender that died publishing did so while the ring was open; the
+	 * close that followed took mq_slock and finished its step.) */
+	int was_open = ld_relaxed(&c->mq_ring_open) != 0;
+	if (!was_open &&
+	    pos_of(ld_relaxed(&c->mq_enq)) == pos_of(ld_relaxed(&c->mq_deq)))
+		return 0;
+	lock_side(q, 1);
+	lock_side(q, 0);
+	st_relaxed(&c->mq_ring_open, 0);
+	ZIPC_CRASH("mq.ring.close.closed");
+	int r = 0;
+	uint64_t e = ld_relaxed(&c->mq_enq);
+	uint64_t d = ld_relaxed(&c->mq_deq);
+	/* A closer died between linking the message at deq and freeing
+	 * its slot: only the freeing is left to do. */
+	if (pos_of(d) != pos_of(e) &&
+	    zipc__mq_tail_ringpos(q) == (uint64_t)pos_of(d) + 1) {
+		struct zipc_mq_rslot *s = rslot(q, pos_of(d));
+		advance_deq(q, d, s, size_of(s));
+		d = ld_relaxed(&c->mq_deq);
+	}
+	for (uint32_t k = 0; pos_of(d) != pos_of(e); k++) {
+		struct zipc_mq_rslot *s = rslot(q, pos_of(d));
+		uint32_t size = ld_relaxed(&s->rs_size);
+		int64_t ty = ld_relaxed(&s->rs_type);
+		if (k >= q->q_ring_cap ||
+		    ld_acquire(&s->rs_seq) != pos_of(d) + 1 ||
+		    size > ZIPC_MQ_RING_PAYLOAD || ty < 1) {
+			r = -EUCLEAN;
+			break;
+		}
+		r = zipc__mq_put(q, s->rs_data, size, ty,
+				 (uint64_t)pos_of(d) + 1);
+		if (r < 0)
+			break;
+		ZIPC_CRASH("mq.ring.close.moved");
+		advance_deq(q, d, s, size);
+		d = ld_relaxed(&c->mq_deq);
+	}
+	if (r < 0) {
+		/* Garbage in the ring: drop what could not be moved. */
+		ring_reset(q->q_ring, q->q_ring_cap, pos_of(d));
+		st_relaxed(&c->mq_enq, d);
+		st_relaxed(&c->mq_deq_seen, d);
+	}
+	unlock_side(q, 0);
+	unlock_side(q, 1);
+	if (was_open) {
+		/* Ring sleepers retry on the list. */
+		zipc__event_signal(&c->mq_rev, INT32_MAX);
+		zipc__event_signal(&c->mq_sev, INT32_MAX);
+	}
+	return r;
+}
+
+int
+zipc__ring_reopen(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (!q->q_ring || ld_relaxed(&c->mq_ring_open) ||
+	    ld_relaxed(&c->mq_head) || ld_relaxed(&c->mq_rd[0].rf_watchers) ||
+	    ld_relaxed(&c->mq_rd[1].rf_watchers) ||
+	    ld_acquire(&zipc__obj_hdr(&q->q_obj)->sh_state) != ZIPC_SEG_READY)
+		return 0;
+	lock_side(q, 1);
+	lock_side(q, 0);
+	int ok = pos_of(ld_relaxed(&c->mq_enq)) ==
+		 pos_of(ld_relaxed(&c->mq_deq));
+	if (ok)
+		st_release(&c->mq_ring_open, 1);
+	unlock_side(q, 0);
+	unlock_side(q, 1);
+	return ok;
+}
+
+void
+zipc__ring_count(struct zipc_queue *q, uint64_t *qnum, uint64_t *bytes)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	*qnum = *bytes = 0;
+	if (!q->q_ring)
+		return;
+	/* deq first: it never passes the enq read after it, except for a
+	 * sender that died between publishing and advancing (clamped). */
+	uint64_t d = ld_acquire(&c->mq_deq), e = ld_acquire(&c->mq_enq);
+	int32_t n = (int32_t)(pos_of(e) - pos_of(d));
+	int32_t b = (int32_t)(bytes_of(e) - bytes_of(d));
+	*qnum = n > 0 ? (uint64_t)n : 0;
+	*bytes = b > 0 ? (uint64_t)b : 0;
+}
+
+int
+zipc__ring_check(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	if (!q->q_ring)
+		return 0;
+	uint64_t e = ld_relaxed(&c->mq_enq), d = ld_relaxed(&c->mq_deq);
+	uint32_t n = pos_of(e) - pos_of(d), cap = q->q_ring_cap;
+	int open = ld_relaxed(&c->mq_ring_open) != 0;
+	if (n > q->q_nslots || (!open && n) || (open && ld_relaxed(&c->mq_head)))
+		return -EUCLEAN;
+	uint32_t bytes = 0;
+	for (uint32_t k = 0; k < cap; k++) {
+		uint32_t p = pos_of(d) + k;
+		struct zipc_mq_rslot *s = rslot(q, p);
+		uint32_t seq = ld_relaxed(&s->rs_seq);
+		if (k < n) {
+			if (seq != p + 1 || ld_relaxed(&s->rs_size) >
+						    ZIPC_MQ_RING_PAYLOAD ||
+			    ld_relaxed(&s->rs_type) < 1)
+				return -EUCLEAN;
+			bytes += ld_relaxed(&s->rs_size);
+		} else if (seq != p) {
+			return -EUCLEAN;
+		}
+	}
+	return bytes == bytes_of(e) - bytes_of(d) ? 0 : -EUCLEAN;
+}
