@@ -46,8 +46,10 @@ fill_common(struct zobj *z, const struct zipc_obj *o)
 	z->size = (int64_t)ld_relaxed(&c->mq_qbytes);
 	if (ld_relaxed(&c->mq_face) == ZIPC_MQ_POSIX)
 		z->size *= (int64_t)ld_relaxed(&c->mq_msgsize);
-	z->msgs = ld_relaxed(&c->mq_qnum);
-	z->bytes = (int64_t)ld_relaxed(&c->mq_cbytes);
+	uint64_t msgs, bytes;
+	zipc__mq_count(c, &msgs, &bytes);
+	z->msgs = (int64_t)msgs;
+	z->bytes = (int64_t)bytes;
 	z->anon_waiters = ld_relaxed(&c->mq_rev.ev_waiters) +
 			  ld_relaxed(&c->mq_sev.ev_waiters);
 	z->dev = o->o_dev;
@@ -109,10 +111,12 @@ static void
 stat_common(FILE *f, const struct zipc_obj *o, int xsi)
 {
 	const struct zipc_mq_ctl *c = mq_ctl(o);
-	st_line(f, xsi ? "msg_qnum" : "mq_curmsgs", "%u",
-		ld_relaxed(&c->mq_qnum));
+	uint64_t msgs, bytes;
+	zipc__mq_count(c, &msgs, &bytes);
+	st_line(f, xsi ? "msg_qnum" : "mq_curmsgs", "%llu",
+		(unsigned long long)msgs);
 	st_line(f, xsi ? "msg_cbytes" : "bytes", "%llu",
-		(unsigned long long)ld_relaxed(&c->mq_cbytes));
+		(unsigned long long)bytes);
 	if (xsi) {
 		st_line(f, "msg_qbytes", "%llu",
 			(unsigned long long)ld_relaxed(&c->mq_qbytes));

@@ -784,14 +784,6 @@ zipc__mq_tail_ringpos(struct zipc_queue *q)
 	return idx_ok(q, t) ? ld_relaxed(&slot_at(q, t)->ms_ringpos) : 0;
 }
 
-void
-zipc__mq_count(struct zipc_queue *q, uint64_t *qnum, uint64_t *bytes)
-{
-	zipc__ring_count(q, qnum, bytes);
-	*qnum += ld_relaxed(&q->q_ctl->mq_qnum);
-	*bytes += ld_relaxed(&q->q_ctl->mq_cbytes);
-}
-
 /* Find the message @sel picks; sets *@prevp. 0 if none, UINT32_MAX if
  * the list is corrupt. */
 static uint32_t
@@ -1399,7 +1391,7 @@ zipc__mq_receive(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 			slept = 1;
 		if (r < 0) {
 			uint64_t qnum, bytes;
-			zipc__mq_count(q, &qnum, &bytes);
+			zipc__mq_count(c, &qnum, &bytes);
 			if (slept && qnum)
 				zipc__event_signal(&c->mq_rev, INT32_MAX);
 			return r;

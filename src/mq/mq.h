@@ -253,8 +253,10 @@ int zipc__mq_put(struct zipc_queue *q, const void *buf, size_t len,
 		 int64_t type, uint64_t ringpos);
 /* The ms_ringpos tag of the list's last message (0: none). */
 uint64_t zipc__mq_tail_ringpos(struct zipc_queue *q);
-/* Messages and bytes in the whole queue, list and ring (racy). */
-void zipc__mq_count(struct zipc_queue *q, uint64_t *qnum, uint64_t *bytes);
+/* Messages and bytes in the whole queue, list and ring (racy: MSG_INFO
+ * and the zipc command, which reads a control block it did not adopt). */
+void zipc__mq_count(const struct zipc_mq_ctl *c, uint64_t *qnum,
+		    uint64_t *bytes);
 
 /*
  * The ring (ring.c). zipc__ring_send/recv are the lock-free fast path:
@@ -293,8 +295,6 @@ int zipc__ring_close(struct zipc_queue *q);
 /* Under the queue lock: use the ring again if nothing stands in the way
  * (list empty, nobody watching, not removed). */
 int zipc__ring_reopen(struct zipc_queue *q);
-/* Messages and bytes in the ring (racy: for MSG_INFO and the tools). */
-void zipc__ring_count(struct zipc_queue *q, uint64_t *qnum, uint64_t *bytes);
 /* Check the ring's invariants: 0 or -EUCLEAN. */
 int zipc__ring_check(struct zipc_queue *q);
 /* Init a new queue's ring: every slot free for its first lap. */

@@ -387,7 +387,7 @@ usage_one(int id, void *arg)
 	if (acquire(id, &e) < 0)
 		return 0;
 	uint64_t msgs, bytes;
-	zipc__mq_count(&e->q, &msgs, &bytes);
+	zipc__mq_count(e->q.q_ctl, &msgs, &bytes);
 	u->msgs += msgs;
 	u->bytes += bytes;
 	release(e);

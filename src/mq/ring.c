@@ -466,19 +466,19 @@ zipc__ring_reopen(struct zipc_queue *q)
 }
 
 void
-zipc__ring_count(struct zipc_queue *q, uint64_t *qnum, uint64_t *bytes)
+zipc__mq_count(const struct zipc_mq_ctl *c, uint64_t *qnum, uint64_t *bytes)
 {
-	struct zipc_mq_ctl *c = q->q_ctl;
-	*qnum = *bytes = 0;
-	if (!q->q_ring)
+	*qnum = ld_relaxed(&c->mq_qnum);
+	*bytes = ld_relaxed(&c->mq_cbytes);
+	if (!ld_relaxed(&c->mq_ring_cap))
 		return;
 	/* deq first: it never passes the enq read after it, except for a
 	 * sender that died between publishing and advancing (clamped). */
 	uint64_t d = ld_acquire(&c->mq_deq), e = ld_acquire(&c->mq_enq);
 	int32_t n = (int32_t)(pos_of(e) - pos_of(d));
 	int32_t b = (int32_t)(bytes_of(e) - bytes_of(d));
-	*qnum = n > 0 ? (uint64_t)n : 0;
-	*bytes = b > 0 ? (uint64_t)b : 0;
+	*qnum += n > 0 ? (uint64_t)n : 0;
+	*bytes += b > 0 ? (uint64_t)b : 0;
 }
 
 int
