@@ -1167,6 +1167,7 @@ ring_wait(struct zipc_queue *q, size_t len, const struct zipc_ring_watch *w,
 	}
 	if (zipc__deadline_passed(dl))
 		return -ETIMEDOUT;
+	zipc__ring_reap(q);
 	struct zipc_event *ev = w ? &c->mq_rev : &c->mq_sev;
 	uint32_t seq = zipc__event_prepare(ev);
 	/* Before the owed count: see ring_wake. */

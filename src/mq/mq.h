@@ -285,6 +285,8 @@ ssize_t zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len,
  * waiters); -1 when the ring was closed. */
 int zipc__ring_has_room(struct zipc_queue *q, size_t len);
 int zipc__ring_has_msg(struct zipc_queue *q, const struct zipc_ring_watch *w);
+/* Before sleeping: finish the step of a side lock's dead holder. */
+void zipc__ring_reap(struct zipc_queue *q);
 /* The word a waiter watches while spinning: the taken position for a
  * sender (@w NULL), the slot where a receiver's scan ended. */
 uint32_t *zipc__ring_watch_word(struct zipc_queue *q,

@@ -49,6 +49,10 @@
  *     message is still there (its copy died with the receiver).
  * A sender never reuses the slot of a position whose mq_deq advance is
  * pending: room is counted from mq_deq, and deq + cap is past the room.
+ * Until the step is finished the queue looks a message fuller than it
+ * is, so a waiter about to sleep takes over a side lock whose holder is
+ * dead (zipc__ring_reap): blocked senders proceed even if no receiver
+ * ever comes again.
  *
  * Typed receives. msgrcv's selections (msgtyp > 0, < 0, MSG_EXCEPT) scan
  * the published messages from deq under mq_rlock: when the message they
@@ -352,6 +356,18 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 	unlock_side(q, 0);
 	*type = ty;
 	return (ssize_t)n;
+}
+
+void
+zipc__ring_reap(struct zipc_queue *q)
+{
+	struct zipc_mq_ctl *c = q->q_ctl;
+	for (int sender = 0; sender < 2; sender++) {
+		struct zipc_lock *lk = sender ? &c->mq_slock : &c->mq_rlock;
+		if (ld_relaxed(&lk->lk_word) && !zipc__lock_owner_alive(lk) &&
+		    lock_side(q, sender) == 0)
+			unlock_side(q, sender);
+	}
 }
 
 int

@@ -21,6 +21,7 @@
 
 #include "internal.h"
 #include "mq/mq.h"
+#include "registry.h"
 #include "testutil.h"
 #include "zipc.h"
 #include "zipc_compat.h"
@@ -329,6 +330,145 @@ xsi_set_point(const char *point)
 	zipc_msgctl(xsi_id, IPC_RMID, NULL);
 }
 
+/* ---- the XSI ring ------------------------------------------------------- */
+
+struct xmsg {
+	long t;
+	char x[64];
+};
+
+static int
+xsi_send1(int id, char c, int flags)
+{
+	struct xmsg m = {1, {c}};
+	return zipc_msgsnd(id, &m, 1, flags);
+}
+
+/* Receive everything there is without waiting, first bytes into @out. */
+static int
+xsi_drain(int id, char *out, int max)
+{
+	struct xmsg m;
+	int n = 0;
+	while (n < max && zipc_msgrcv(id, &m, sizeof(m.x), 0, IPC_NOWAIT) > 0)
+		out[n++] = m.x[0];
+	out[n] = 0;
+	return n;
+}
+
+/* The queue (through a handle of its own), locked, checked. */
+static int
+xsi_consistent(int id)
+{
+	char fname[64];
+	zipc_queue q;
+	memset(&q, 0, sizeof(q));
+	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_MSG, id);
+	int r = zipc__obj_open(fname, ZIPC_KIND_XSI_MSG, ZIPC_MQ_SIG,
+			       &q.q_obj);
+	if (r == 0 && (r = zipc__mq_adopt(&q, fname)) == 0 &&
+	    (r = zipc__mq_lock(&q)) == 0) {
+		r = zipc__mq_check(&q);
+		zipc__mq_unlock(&q);
+	}
+	zipc__obj_close(&q.q_obj);
+	return r;
+}
+
+struct xsi_crash_arg {
+	const char *point;
+	int op; /* 0 send 'X', 1 receive, 2 IPC_STAT (closes the ring) */
+};
+
+static int
+xsi_crasher(void *p)
+{
+	struct xsi_crash_arg *a = p;
+	struct xmsg m;
+	struct msqid_ds ds;
+	zipc__crash_arm(a->point);
+	if (a->op == 0)
+		xsi_send1(xsi_id, 'X', 0);
+	else if (a->op == 1)
+		zipc_msgrcv(xsi_id, &m, sizeof(m.x), 0, 0);
+	else
+		zipc_msgctl(xsi_id, IPC_STAT, &ds);
+	return 0; /* not reached when the point is hit */
+}
+
+static int
+xsi_peer_receiver(void *p)
+{
+	(void)p;
+	struct xmsg m;
+	ssize_t n = zipc_msgrcv(xsi_id, &m, sizeof(m.x), 0, 0);
+	return n == 1 && (m.x[0] == 'X' || m.x[0] == 'Y') ? 0 : 3;
+}
+
+static int
+xsi_peer_sender(void *p)
+{
+	(void)p;
+	return xsi_send1(xsi_id, 'Z', 0) == 0 ? 0 : 3;
+}
+
+/*
+ * A ring sender or receiver killed at @point: the queue holds exactly
+ * the committed messages, in order, and a peer blocked on the ring
+ * proceeds. A closer (IPC_STAT) killed while moving the ring to the list
+ * leaves every message exactly once.
+ */
+static void
+xsi_ring_point(const char *point, int op, int committed)
+{
+	char got[16];
+	xsi_id = zipc_msgget(IPC_PRIVATE, 0600);
+	CHECK(xsi_id >= 0, "msgget");
+	xsi_send1(xsi_id, 'A', 0);
+	xsi_send1(xsi_id, 'B', 0);
+	struct xsi_crash_arg a = {point, op};
+	pid_t c = tu_fork(xsi_crasher, &a);
+	int st = tu_wait(c, 10000);
+	CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
+	CHECK(xsi_consistent(xsi_id) == 0, "%s: inconsistent after crash",
+	      point);
+	xsi_drain(xsi_id, got, 8);
+	const char *want = op == 0 ? (committed ? "ABX" : "AB")
+			   : op == 1 ? (committed ? "B" : "AB")
+				     : "AB";
+	CHECK(strcmp(got, want) == 0, "%s: holds \"%s\", want \"%s\"", point,
+	      got, want);
+	if (op < 2) {
+		/* A peer blocked on the ring when the crash happens. */
+		pid_t peer;
+		if (op == 0) {
+			peer = tu_fork(xsi_peer_receiver, NULL);
+		} else {
+			struct msqid_ds ds;
+			zipc_msgctl(xsi_id, IPC_STAT, &ds);
+			ds.msg_qbytes = 4; /* four 1-byte messages fill it */
+			zipc_msgctl(xsi_id, IPC_SET, &ds);
+			for (int i = 0; i < 4; i++)
+				xsi_send1(xsi_id, 'F', 0);
+			peer = tu_fork(xsi_peer_sender, NULL);
+		}
+		wait_asleep(peer);
+		c = tu_fork(xsi_crasher, &a);
+		st = tu_wait(c, 10000);
+		CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
+		if (!committed && op == 0)
+			xsi_send1(xsi_id, 'Y', 0);
+		else if (!committed)
+			xsi_drain(xsi_id, got, 1);
+		st = tu_wait(peer, 15000);
+		CHECK(st == 0, "%s: blocked peer did not proceed (%d)", point,
+		      st);
+		xsi_drain(xsi_id, got, 8);
+	}
+	CHECK(xsi_consistent(xsi_id) == 0, "%s: inconsistent at end", point);
+	zipc_msgctl(xsi_id, IPC_RMID, NULL);
+}
+
 /* ---- notification ------------------------------------------------------- */
 
 static int
@@ -400,6 +540,18 @@ main(void)
 	xsi_rmid_point("mq.rmid.removed");
 	xsi_rmid_point("mq.rmid.released");
 	xsi_set_point("mq.set.done");
+	static const struct {
+		const char *point;
+		int op, committed;
+	} rpts[] = {
+		{"mq.ring.send.written", 0, 0}, {"mq.ring.send.published", 0, 1},
+		{"mq.ring.recv.copied", 1, 0},	{"mq.ring.recv.freed", 1, 1},
+		{"mq.ring.close.closed", 2, 0}, {"mq.ring.close.moved", 2, 0},
+	};
+	for (size_t i = 0; i < sizeof(rpts) / sizeof(rpts[0]); i++) {
+		xsi_ring_point(rpts[i].point, rpts[i].op, rpts[i].committed);
+		fprintf(stderr, "# %s done\n", rpts[i].point);
+	}
 	notify_point("mq.notify.registering");
 	notify_point("mq.notify.cleared");
 	CHECK(tu_count_objects() == 0, "objects left: %d", tu_count_objects());
