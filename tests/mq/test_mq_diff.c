@@ -143,6 +143,26 @@ nonblocking(mqd_t k)
 	return mq_getattr(k, &a) == 0 && (a.mq_flags & O_NONBLOCK);
 }
 
+/*
+ * How a send or receive on handle @h is made: 0, the plain call (only on
+ * a non-blocking handle: never block); else the timed one, its deadline
+ * in *@ts in the past or, now and then (3), invalid.
+ */
+static int
+pick_how(int h, struct timespec *ts)
+{
+	int how = (int)tu_rand_below(4);
+	if (how == 3 && tu_rand_below(6))
+		how = 1;
+	if (how == 0 && !nonblocking(kh[h]))
+		how = 1; /* never block */
+	if (how == 3)
+		bad_ts(ts);
+	else
+		past(ts);
+	return how;
+}
+
 static void
 op_send(void)
 {
@@ -155,15 +175,7 @@ op_send(void)
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (char)tu_rand();
 	struct timespec ts;
-	int how = (int)tu_rand_below(4);
-	if (how == 3 && tu_rand_below(6))
-		how = 1;
-	if (how == 0 && !nonblocking(kh[h]))
-		how = 1; /* never block */
-	if (how == 3)
-		bad_ts(&ts);
-	else
-		past(&ts);
+	int how = pick_how(h, &ts);
 	errno = 0;
 	long kr = how ? mq_timedsend(kh[h], buf, len, prio, &ts)
 		      : mq_send(kh[h], buf, len, prio);
@@ -186,15 +198,7 @@ op_recv(void)
 	size_t len = tu_rand_below(3) ? 8192 : tu_rand_below(400);
 	unsigned pa = 99, pb = 99;
 	struct timespec ts;
-	int how = (int)tu_rand_below(4);
-	if (how == 3 && tu_rand_below(6))
-		how = 1;
-	if (how == 0 && !nonblocking(kh[h]))
-		how = 1; /* never block */
-	if (how == 3)
-		bad_ts(&ts);
-	else
-		past(&ts);
+	int how = pick_how(h, &ts);
 	errno = 0;
 	long kr = how ? mq_timedreceive(kh[h], a, len, &pa, &ts)
 		      : mq_receive(kh[h], a, len, &pa);

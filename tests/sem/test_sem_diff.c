@@ -141,6 +141,16 @@ one_semop(int undo_ok)
 	same(kr, ke, zr, ze, "semop");
 }
 
+/* A semctl command that takes no argument, on both sets. */
+static void
+ctl_noarg(int semnum, int cmd, const char *what)
+{
+	int kr = semctl(kid, semnum, cmd);
+	int ke = errno;
+	int zr = zipc_semctl(zid, semnum, cmd);
+	same(kr, ke, zr, errno, what);
+}
+
 static void
 one_semctl(void)
 {
@@ -178,32 +188,16 @@ one_semctl(void)
 		break;
 	}
 	case 3:
-		kr = semctl(kid, semnum, GETVAL);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, GETVAL);
-		ze = errno;
-		same(kr, ke, zr, ze, "GETVAL");
+		ctl_noarg(semnum, GETVAL, "GETVAL");
 		break;
 	case 4:
-		kr = semctl(kid, semnum, GETNCNT);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, GETNCNT);
-		ze = errno;
-		same(kr, ke, zr, ze, "GETNCNT");
+		ctl_noarg(semnum, GETNCNT, "GETNCNT");
 		break;
 	case 5:
-		kr = semctl(kid, semnum, GETZCNT);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, GETZCNT);
-		ze = errno;
-		same(kr, ke, zr, ze, "GETZCNT");
+		ctl_noarg(semnum, GETZCNT, "GETZCNT");
 		break;
 	case 6:
-		kr = semctl(kid, semnum, GETPID);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, GETPID);
-		ze = errno;
-		same(kr, ke, zr, ze, "GETPID");
+		ctl_noarg(semnum, GETPID, "GETPID");
 		break;
 	case 7: {
 		struct semid_ds kd, zd;
@@ -239,15 +233,9 @@ one_semctl(void)
 		same(kr, ke, zr, ze, "IPC_SET");
 		break;
 	}
-	case 9: {
-		int cmd = (int)tu_rand_below(2) ? 99 : -1;
-		kr = semctl(kid, 0, cmd);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, cmd);
-		ze = errno;
-		same(kr, ke, zr, ze, "bad cmd");
+	case 9:
+		ctl_noarg(0, (int)tu_rand_below(2) ? 99 : -1, "bad cmd");
 		break;
-	}
 	case 10: {
 		/* A bad id: negative, or one that names nothing. */
 		kr = semctl(-1, 0, GETVAL);

@@ -262,6 +262,18 @@ op_data(void)
 		tu_diff_fail("byte %zu differs", off);
 }
 
+/* shmctl(@cmd) without a buffer on both segments of @h. */
+static void
+ctl_nobuf(struct handle h, int cmd)
+{
+	errno = 0;
+	int k = shmctl(h.kid, cmd, NULL);
+	int kerr = errno;
+	errno = 0;
+	int z = zipc_shmctl(h.zid, cmd, NULL);
+	same(k, kerr, z, errno);
+}
+
 static void
 op_ctl(void)
 {
@@ -298,36 +310,15 @@ op_ctl(void)
 		return;
 	case 3:
 		op_name = "IPC_RMID";
-		errno = 0;
-		k = shmctl(h.kid, IPC_RMID, NULL);
-		kerr = errno;
-		errno = 0;
-		z = zipc_shmctl(h.zid, IPC_RMID, NULL);
-		same(k, kerr, z, errno);
+		ctl_nobuf(h, IPC_RMID);
 		return;
 	case 4:
 		op_name = "SHM_LOCK/UNLOCK";
-		{
-			int cmd = tu_rand_below(2) ? SHM_LOCK : SHM_UNLOCK;
-			errno = 0;
-			k = shmctl(h.kid, cmd, NULL);
-			kerr = errno;
-			errno = 0;
-			z = zipc_shmctl(h.zid, cmd, NULL);
-			same(k, kerr, z, errno);
-		}
+		ctl_nobuf(h, tu_rand_below(2) ? SHM_LOCK : SHM_UNLOCK);
 		return;
 	case 5:
 		op_name = "bad cmd / NULL buf";
-		{
-			int cmd = tu_rand_below(2) ? 4242 : IPC_STAT;
-			errno = 0;
-			k = shmctl(h.kid, cmd, NULL);
-			kerr = errno;
-			errno = 0;
-			z = zipc_shmctl(h.zid, cmd, NULL);
-			same(k, kerr, z, errno);
-		}
+		ctl_nobuf(h, tu_rand_below(2) ? 4242 : IPC_STAT);
 		return;
 	default:
 		op_name = "negative id";
