@@ -151,6 +151,17 @@ ctl_noarg(int semnum, int cmd, const char *what)
 	same(kr, ke, zr, errno, what);
 }
 
+/* A semctl command with its argument: @ka for the kernel's set, @za for
+ * zipc's (they differ where the command writes into its argument). */
+static void
+ctl_arg(int semnum, int cmd, union semun ka, union semun za, const char *what)
+{
+	int kr = semctl(kid, semnum, cmd, ka);
+	int ke = errno;
+	int zr = zipc_semctl(zid, semnum, cmd, za);
+	same(kr, ke, zr, errno, what);
+}
+
 static void
 one_semctl(void)
 {
@@ -166,11 +177,7 @@ one_semctl(void)
 		if (tu_rand_below(20) == 0)
 			v = 32767;
 		union semun a = {.val = v};
-		kr = semctl(kid, semnum, SETVAL, a);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, SETVAL, a);
-		ze = errno;
-		same(kr, ke, zr, ze, "SETVAL");
+		ctl_arg(semnum, SETVAL, a, a, "SETVAL");
 		break;
 	}
 	case 2: {
@@ -180,11 +187,7 @@ one_semctl(void)
 		if (tu_rand_below(15) == 0)
 			v[tu_rand_below((uint64_t)nsems)] = 40000;
 		union semun a = {.array = v};
-		kr = semctl(kid, 0, SETALL, a);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, SETALL, a);
-		ze = errno;
-		same(kr, ke, zr, ze, "SETALL");
+		ctl_arg(0, SETALL, a, a, "SETALL");
 		break;
 	}
 	case 3:
@@ -202,11 +205,7 @@ one_semctl(void)
 	case 7: {
 		struct semid_ds kd, zd;
 		union semun ka = {.buf = &kd}, za = {.buf = &zd};
-		kr = semctl(kid, 0, IPC_STAT, ka);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, IPC_STAT, za);
-		ze = errno;
-		same(kr, ke, zr, ze, "IPC_STAT");
+		ctl_arg(0, IPC_STAT, ka, za, "IPC_STAT");
 		if (kd.sem_nsems != zd.sem_nsems ||
 		    kd.sem_perm.mode != zd.sem_perm.mode ||
 		    kd.sem_perm.uid != zd.sem_perm.uid ||
@@ -226,11 +225,7 @@ one_semctl(void)
 		d.sem_perm.gid = getegid();
 		d.sem_perm.mode = (unsigned short)(0600 | tu_rand_below(0100));
 		union semun a = {.buf = &d};
-		kr = semctl(kid, 0, IPC_SET, a);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, IPC_SET, a);
-		ze = errno;
-		same(kr, ke, zr, ze, "IPC_SET");
+		ctl_arg(0, IPC_SET, a, a, "IPC_SET");
 		break;
 	}
 	case 9:
@@ -254,11 +249,7 @@ one_semctl(void)
 	default: {
 		struct semid_ds kd, zd;
 		union semun ka = {.buf = &kd}, za = {.buf = &zd};
-		kr = semctl(kid, 0, IPC_STAT, ka);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, IPC_STAT, za);
-		ze = errno;
-		same(kr, ke, zr, ze, "IPC_STAT(2)");
+		ctl_arg(0, IPC_STAT, ka, za, "IPC_STAT(2)");
 		break;
 	}
 	}
