@@ -77,10 +77,12 @@
  * scanner's LOCK_EX) gives the child a share of it until the child execs
  * (every descriptor here is O_CLOEXEC) or exits: others wait that long.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -147,6 +149,24 @@ acct_lock(int create)
 	return dfd;
 }
 
+/* A number in @base from @p up to @end (one of @ends, or NUL): digits
+ * only, no sign or space (strtoull would take both). */
+static int
+number(const char *p, int base, const char *ends, unsigned long long *v,
+       const char **next)
+{
+	char *e;
+	if (!(base == 16 ? isxdigit((unsigned char)*p)
+			 : isdigit((unsigned char)*p)))
+		return -1;
+	errno = 0;
+	*v = strtoull(p, &e, base);
+	if (errno || !(*e == 0 || strchr(ends, *e)))
+		return -1;
+	*next = e;
+	return 0;
+}
+
 /* Does any process hold a lock on (@dev, @ino)? From /proc/locks, for
  * files we may not open. When it cannot tell, it says yes: counting a
  * dead queue a little longer is safer than forgetting a live one. */
@@ -160,23 +180,38 @@ locked_anywhere(dev_t dev, ino_t ino)
 		return 1;
 	while (!found && fgets(line, sizeof(line), f)) {
 		char *save = NULL;
+		/* "1: FLOCK  ADVISORY  READ  1234 00:1a:5678 0 EOF" */
 		for (char *t = strtok_r(line, " \t\n", &save); t;
 		     t = strtok_r(NULL, " \t\n", &save)) {
-			unsigned maj, mnr;
-			unsigned long long i;
-			int n = 0;
-			if (sscanf(t, "%x:%x:%llu%n", &maj, &mnr, &i, &n) ==
-				    3 &&
-			    t[n] == 0) {
-				found = maj == major(dev) &&
-					mnr == minor(dev) &&
-					i == (unsigned long long)ino;
-				break;
-			}
+			unsigned long long maj, mnr, i;
+			const char *p = t;
+			if (number(p, 16, ":", &maj, &p) < 0 || *p++ != ':' ||
+			    number(p, 16, ":", &mnr, &p) < 0 || *p++ != ':' ||
+			    number(p, 10, "", &i, &p) < 0)
+				continue;
+			found = maj == major(dev) && mnr == minor(dev) &&
+				i == (unsigned long long)ino;
+			break;
 		}
 	}
 	fclose(f);
 	return found;
+}
+
+/* An entry's name, "<stamp hex>.<ruid>.<bytes>": 0 and its fields, or -1
+ * for anything else (never ours, not counted). */
+static int
+parse_entry(const char *name, uid_t *uid, uint64_t *bytes)
+{
+	unsigned long long stamp, u, b;
+	const char *p = name;
+	if (number(p, 16, ".", &stamp, &p) < 0 || *p++ != '.' ||
+	    number(p, 10, ".", &u, &p) < 0 || *p++ != '.' ||
+	    number(p, 10, "", &b, &p) < 0 || u > UINT32_MAX)
+		return -1;
+	*uid = (uid_t)u;
+	*bytes = b;
+	return 0;
 }
 
 /*
@@ -235,14 +270,9 @@ scan(int dfd, uid_t uid, struct tally *t)
 	}
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		unsigned long long stamp, bytes;
-		unsigned u;
-		int n = 0;
-		if (e->d_name[0] == '.')
-			continue;
-		if (sscanf(e->d_name, "%16llx.%u.%llu%n", &stamp, &u, &bytes,
-			   &n) != 3 ||
-		    e->d_name[n] != 0)
+		uint64_t bytes;
+		uid_t u;
+		if (parse_entry(e->d_name, &u, &bytes) < 0)
 			continue;
 		struct stat st;
 		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -251,7 +281,7 @@ scan(int dfd, uid_t uid, struct tally *t)
 		if (!entry_live(dfd, e->d_name, &st))
 			continue;
 		t->count++;
-		if (u == (unsigned)uid) {
+		if (u == uid) {
 			uint64_t b = t->bytes + bytes;
 			t->bytes = b < t->bytes ? UINT64_MAX : b;
 		}

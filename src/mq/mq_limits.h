@@ -15,7 +15,8 @@
 uint64_t zipc__mqlim_bytes(uint64_t maxmsg, uint64_t msgsize);
 
 /*
- * Before creating a queue, report in the kernel's order: -ENOSPC if the
+ * Before creating a queue whose attributes or size already fail, report
+ * what the kernel would, in its order: -ENOSPC if the
  * namespace already holds queues_max queues (and the caller lacks
  * CAP_SYS_RESOURCE), else @attr_err if it is non-zero (the attributes'
  * EINVAL comes after the count), else -EMFILE if @bytes more would take

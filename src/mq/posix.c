@@ -196,6 +196,8 @@ create_init(struct zipc_obj *o, void *arg)
 /*
  * Create queue @fname: the kernel's checks in its order (ENOSPC, EINVAL,
  * EMFILE; ENOMEM for a geometry zipc cannot lay out), then the object.
+ * The limits are checked for good by the charge in create_init; a scan
+ * beforehand is only needed to order them before an error found first.
  * -EEXIST if somebody else published the name first.
  */
 static int
@@ -203,15 +205,17 @@ create_queue(const char *fname, mode_t mode,
 	     const struct zipc_queue_attr *attr, struct zipc_obj *out)
 {
 	uint64_t maxmsg, msgsize;
-	int ae = attr_values(attr, &maxmsg, &msgsize);
-	uint64_t bytes = ae ? 0 : zipc__mqlim_bytes(maxmsg, msgsize);
-	int r = zipc__mqlim_precheck(ae, bytes);
-	if (r < 0)
-		return r;
+	int r = attr_values(attr, &maxmsg, &msgsize);
+	if (r < 0) /* unless the namespace is full (ENOSPC comes first) */
+		return zipc__mqlim_precheck(r, 0);
+	uint64_t bytes = zipc__mqlim_bytes(maxmsg, msgsize);
 	struct zipc_mq_geom g = {0};
-	r = zipc__mq_geom_posix(&g, maxmsg, msgsize);
-	if (r < 0)
-		return r == -EINVAL ? -ENOMEM : r;
+	if ((r = zipc__mq_geom_posix(&g, maxmsg, msgsize)) < 0) {
+		/* Too big for zipc's layout; the kernel, which has no such
+		 * limit, would first have said ENOSPC or EMFILE. */
+		int l = zipc__mqlim_precheck(0, bytes);
+		return l < 0 ? l : r == -EINVAL ? -ENOMEM : r;
+	}
 	mode_t m = mode & ~current_umask() & 0777;
 	g.mode = (uint32_t)m;
 	g.id = -1;
