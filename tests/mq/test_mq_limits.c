@@ -551,6 +551,98 @@ test_race(void)
 	return run_child(race_child, NULL);
 }
 
+/*
+ * Processes churning over a few names at once -- create, open, unlink,
+ * close, each racing the others' scans and reaps -- leave no charge and
+ * no entry behind: afterwards the namespace and the user's limit hold
+ * exactly as many queues as they did before.
+ */
+#define CHURNERS   4
+#define CHURN_OPS  400
+#define CHURN_QMAX 6
+
+static int
+churner(void *arg)
+{
+	uint64_t seed = *(uint64_t *)arg;
+	struct mq_attr a = attr(2, 64);
+	mqd_t open_q[8];
+	int n = 0;
+	tu_seed(seed);
+	for (int op = 0; op < CHURN_OPS; op++) {
+		char name[32];
+		snprintf(name, sizeof(name), "/churn%d", (int)tu_rand_below(4));
+		unsigned w = (unsigned)tu_rand_below(3);
+		if (w == 0 && n < 8) {
+			mqd_t z =
+				zipc_mq_open(name, O_RDWR | O_CREAT, 0600, &a);
+			if (z != (mqd_t)-1)
+				open_q[n++] = z;
+			else if (errno != ENOSPC && errno != EMFILE)
+				return 2;
+		} else if (w == 1 && n > 0) {
+			int i = (int)tu_rand_below((uint64_t)n);
+			zipc_mq_close(open_q[i]);
+			open_q[i] = open_q[--n];
+		} else {
+			zipc_mq_unlink(name);
+		}
+	}
+	while (n > 0)
+		zipc_mq_close(open_q[--n]);
+	return 0;
+}
+
+static int
+churn_child(void *arg)
+{
+	(void)arg;
+	int r = enter(uid_base + 7, CHURN_QMAX, 1 << 20);
+	if (r)
+		return r;
+	struct mq_attr a = attr(2, 64);
+	uint64_t b = zipc__mqlim_bytes(2, 64);
+	soft_limit(b * CHURN_QMAX);
+	pid_t pid[CHURNERS];
+	uint64_t seeds[CHURNERS];
+	for (int i = 0; i < CHURNERS; i++) {
+		seeds[i] = tu_rand();
+		pid[i] = tu_fork(churner, &seeds[i]);
+	}
+	for (int i = 0; i < CHURNERS; i++) {
+		int st = tu_wait(pid[i], 60000);
+		CHECK(st == 0, "churner %d: %d", i, st);
+	}
+	for (int i = 0; i < 4; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "/churn%d", i);
+		zipc_mq_unlink(name);
+	}
+	/* Everything is closed and unlinked: the whole budget is free. */
+	mqd_t q[CHURN_QMAX];
+	for (int i = 0; i < CHURN_QMAX; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "/after%d", i);
+		q[i] = zipc_mq_open(name, O_RDWR | O_CREAT, 0600, &a);
+		CHECK(q[i] != (mqd_t)-1, "after the churn, queue %d of %d: %s",
+		      i, CHURN_QMAX, strerror(errno));
+	}
+	for (int i = 0; i < CHURN_QMAX; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "/after%d", i);
+		if (q[i] != (mqd_t)-1)
+			zipc_mq_close(q[i]);
+		zipc_mq_unlink(name);
+	}
+	return failures ? 1 : 0;
+}
+
+static int
+test_churn(void)
+{
+	return run_child(churn_child, NULL);
+}
+
 /* ---- random sequences ------------------------------------------------ */
 
 #define NNAMES	 16
@@ -754,6 +846,7 @@ main(void)
 		{"queues_max", test_queues_max},
 		{"other_users", test_other_users},
 		{"race", test_race},
+		{"churn", test_churn},
 		{"random", test_random},
 		{"crash", test_crash},
 		{"no_leftovers", test_no_leftovers},
