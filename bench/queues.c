@@ -18,10 +18,7 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "runopt.h"
@@ -150,19 +147,11 @@ run(enum impl i, int pairs, size_t size, long per, double *cpu)
 			pids[n++] = pid;
 		}
 	}
-	double c0 = runopt_cpu_s(RUSAGE_CHILDREN), t0 = runopt_now_s();
-	__atomic_store_n(go, 1, __ATOMIC_RELEASE);
-	int bad = 0;
-	for (int k = 0; k < n; k++) {
-		int st;
-		waitpid(pids[k], &st, 0);
-		bad |= !WIFEXITED(st) || WEXITSTATUS(st);
-	}
-	double dt = runopt_now_s() - t0;
+	double cpu_s, dt = runopt_start(go, pids, n, &cpu_s);
 	double msgs = (double)per * pairs;
-	*cpu = (runopt_cpu_s(RUSAGE_CHILDREN) - c0) / msgs * 1e6;
+	*cpu = cpu_s / msgs * 1e6;
 	q_remove(&q);
-	return bad ? -1 : msgs / dt;
+	return dt < 0 ? -1 : msgs / dt;
 }
 
 int

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "runopt.h"
@@ -53,6 +54,22 @@ runopt_cpu_s(int who)
 	getrusage(who, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+double
+runopt_start(volatile int *go, const pid_t *pids, int n, double *cpu)
+{
+	double c0 = runopt_cpu_s(RUSAGE_CHILDREN), t0 = runopt_now_s();
+	__atomic_store_n(go, 1, __ATOMIC_RELEASE);
+	int bad = 0;
+	for (int k = 0; k < n; k++) {
+		int st;
+		waitpid(pids[k], &st, 0);
+		bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	}
+	double dt = runopt_now_s() - t0;
+	*cpu = runopt_cpu_s(RUSAGE_CHILDREN) - c0;
+	return bad ? -1 : dt;
 }
 
 static int

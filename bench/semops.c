@@ -17,11 +17,8 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "runopt.h"
@@ -157,19 +154,10 @@ contended(enum impl i, int nproc, long per, double *cpu_us)
 			_exit(0);
 		}
 	}
-	double c0 = runopt_cpu_s(RUSAGE_CHILDREN), t0 = runopt_now_s();
-	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
-	int bad = 0;
-	for (int p = 0; p < nproc; p++) {
-		int st;
-		waitpid(pids[p], &st, 0);
-		bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-	}
-	double dt = runopt_now_s() - t0;
-	double dc = runopt_cpu_s(RUSAGE_CHILDREN) - c0;
+	double dc, dt = runopt_start(&sh->go, pids, nproc, &dc);
 	unsigned long want = (unsigned long)nproc * (unsigned long)per;
 	teardown(i);
-	if (bad || sh->counter != want) {
+	if (dt < 0 || sh->counter != want) {
 		fprintf(stderr, "zipc-bench-sem: %s: counter %lu, want %lu\n",
 			impl_names[i], sh->counter, want);
 		return -1;

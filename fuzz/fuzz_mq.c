@@ -42,20 +42,6 @@ struct model {
 	uint64_t bytes;
 };
 
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned
-take(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
 static void
 die(const char *what)
 {
@@ -80,12 +66,12 @@ check_body(const char *buf, uint32_t len, uint32_t tag)
 
 /* Scribble @k random bytes over the mapping of @q. */
 static void
-scribble(struct zipc_queue *q, struct input *in)
+scribble(struct zipc_queue *q, struct fuzz_input *in)
 {
-	unsigned k = take(in) % 16 + 1;
+	unsigned k = fuzz_take(in) % 16 + 1;
 	char *base = q->q_obj.o_base;
 	for (unsigned i = 0; i < k; i++) {
-		unsigned off = (take(in) << 8 | take(in)) %
+		unsigned off = (fuzz_take(in) << 8 | fuzz_take(in)) %
 			       (unsigned)q->q_obj.o_size;
 		if (off < sizeof(struct zipc_seg_hdr))
 			off += sizeof(struct zipc_seg_hdr);
@@ -95,15 +81,15 @@ scribble(struct zipc_queue *q, struct input *in)
 		 * thread and make every call wait for it, by design. */
 		if (off >= 64 && off < 64 + sizeof(struct zipc_lock))
 			continue;
-		base[off] = (char)take(in);
+		base[off] = (char)fuzz_take(in);
 	}
 }
 
 static void
-posix_run(struct input *in)
+posix_run(struct fuzz_input *in)
 {
-	struct zipc_queue_attr a = {take(in) % 10 + 1, take(in) % 200 + 1,
-				    {0}};
+	struct zipc_queue_attr a = {
+		fuzz_take(in) % 10 + 1, fuzz_take(in) % 200 + 1, {0}};
 	struct model md = {.n = 0};
 	zipc_queue *q;
 	int hostile = 0;
@@ -116,10 +102,10 @@ posix_run(struct input *in)
 	uint32_t tag = 0;
 	char buf[512];
 	while (in->n) {
-		unsigned op = take(in) % 16;
+		unsigned op = fuzz_take(in) % 16;
 		if (op < 7) {
-			uint32_t len = take(in) % (a.msgsize + 2);
-			unsigned prio = take(in) % 8;
+			uint32_t len = fuzz_take(in) % (a.msgsize + 2);
+			unsigned prio = fuzz_take(in) % 8;
 			fill(buf, len, ++tag);
 			int r = zipc_queue_send(q, buf, len, prio, 0);
 			if (hostile)
@@ -139,8 +125,8 @@ posix_run(struct input *in)
 				md.n++;
 			}
 		} else if (op < 14) {
-			size_t len = take(in) % 4 ? sizeof(buf)
-						  : take(in) % 200;
+			size_t len = fuzz_take(in) % 4 ? sizeof(buf)
+						       : fuzz_take(in) % 200;
 			unsigned prio = 99;
 			ssize_t r = zipc_queue_receive(q, buf, len, &prio, 0);
 			if (hostile)
@@ -157,7 +143,7 @@ posix_run(struct input *in)
 				memmove(md.m, md.m + 1,
 					sizeof(md.m[0]) * (size_t)--md.n);
 			}
-		} else if (op == 14 && take(in) < 16) {
+		} else if (op == 14 && fuzz_take(in) < 16) {
 			scribble(q, in);
 			hostile = 1;
 		} else if (!hostile) {
@@ -197,7 +183,7 @@ xsi_pick(const struct model *md, long typ, int except)
 }
 
 static void
-xsi_run(struct input *in)
+xsi_run(struct fuzz_input *in)
 {
 	int id = zipc_msgget(IPC_PRIVATE, 0600);
 	struct model md = {.n = 0};
@@ -207,16 +193,16 @@ xsi_run(struct input *in)
 			strerror(errno));
 		abort();
 	}
-	ds.msg_qbytes = take(in) * 8 + 1;
+	ds.msg_qbytes = fuzz_take(in) * 8 + 1;
 	if (zipc_msgctl(id, IPC_SET, &ds) < 0)
 		abort();
 	uint32_t tag = 0;
 	struct mb m;
 	while (in->n) {
-		unsigned op = take(in) % 8;
+		unsigned op = fuzz_take(in) % 8;
 		if (op < 4) {
-			uint32_t len = take(in) * 2;
-			m.mtype = take(in) % 5;
+			uint32_t len = fuzz_take(in) * 2;
+			m.mtype = fuzz_take(in) % 5;
 			fill(m.t, len, ++tag);
 			int r = zipc_msgsnd(id, &m, len, IPC_NOWAIT);
 			int e = r < 0 ? errno : 0;
@@ -237,11 +223,11 @@ xsi_run(struct input *in)
 				md.bytes += len;
 			}
 		} else {
-			long typ = (long)(take(in) % 9) - 4;
-			unsigned f = take(in);
+			long typ = (long)(fuzz_take(in) % 9) - 4;
+			unsigned f = fuzz_take(in);
 			int flg = IPC_NOWAIT | (f & 1 ? MSG_EXCEPT : 0) |
 				  (f & 2 ? MSG_NOERROR : 0);
-			size_t sz = f & 4 ? take(in) : sizeof(m.t);
+			size_t sz = f & 4 ? fuzz_take(in) : sizeof(m.t);
 			ssize_t r = zipc_msgrcv(id, &m, sz, typ, flg);
 			int e = r < 0 ? errno : 0;
 			int i = xsi_pick(&md, typ, (flg & MSG_EXCEPT) != 0);
@@ -274,9 +260,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = {data, size};
+	struct fuzz_input in = {data, size};
 	fuzz_store("mq");
-	if (take(&in) & 1)
+	if (fuzz_take(&in) & 1)
 		xsi_run(&in);
 	else
 		posix_run(&in);

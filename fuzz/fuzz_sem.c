@@ -33,20 +33,6 @@
 
 #define MAXN 8
 
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned
-take(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
 static void
 die(const char *what, long got, long want)
 {
@@ -105,38 +91,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = {data, size};
+	struct fuzz_input in = {data, size};
 	struct model m;
 	int hostile = 0;
 	fuzz_store("sem");
 	memset(&m, 0, sizeof(m));
-	m.n = 1 + (int)(take(&in) % MAXN);
+	m.n = 1 + (int)(fuzz_take(&in) % MAXN);
 	int id = zipc_semget(IPC_PRIVATE, m.n, 0600);
 	if (id < 0)
 		die("semget", errno, 0);
 	zipc_sema_t sema;
-	int pval = (int)(take(&in) % 4);
+	int pval = (int)(fuzz_take(&in) % 4);
 	zipc_sema_init(&sema, 0, (unsigned)pval);
 	while (in.n) {
-		unsigned c = take(&in);
+		unsigned c = fuzz_take(&in);
 		switch (c % 8) {
 		case 0:
 		case 1:
 		case 2: {
 			struct sembuf ops[6];
-			int n = 1 + (int)(take(&in) % 6);
+			int n = 1 + (int)(fuzz_take(&in) % 6);
 			for (int i = 0; i < n; i++) {
-				unsigned b = take(&in);
+				unsigned b = fuzz_take(&in);
 				ops[i].sem_num = (unsigned short)(b % (MAXN + 1));
 				if (ops[i].sem_num >= m.n && (b & 0x80))
 					ops[i].sem_num %= (unsigned short)m.n;
-				int8_t o = (int8_t)take(&in);
+				int8_t o = (int8_t)fuzz_take(&in);
 				ops[i].sem_op = (short)(o == -128	? -32768
 							: o == 127	? 32767
 							: o > 100	? o * 300
 									: o % 5);
 				ops[i].sem_flg = (short)(IPC_NOWAIT |
-					(take(&in) & 1 ? SEM_UNDO : 0));
+					(fuzz_take(&in) & 1 ? SEM_UNDO : 0));
 			}
 			int want = model_semop(&m, ops, n);
 			int r = zipc_semop(id, ops, (size_t)n);
@@ -146,7 +132,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 3: {
-			int k = (int)(take(&in) % MAXN), v = (int)take(&in) * 200;
+			int k = (int)(fuzz_take(&in) % MAXN),
+			    v = (int)fuzz_take(&in) * 200;
 			int want = v > 32767 ? -ERANGE : k >= m.n ? -EINVAL : 0;
 			int r = zipc_semctl(id, k, SETVAL, v);
 			int got = r < 0 ? -errno : r;
@@ -161,7 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4: {
 			unsigned short v[MAXN];
 			for (int i = 0; i < m.n; i++)
-				v[i] = (unsigned short)(take(&in) % 7);
+				v[i] = (unsigned short)(fuzz_take(&in) % 7);
 			if (zipc_semctl(id, 0, SETALL, v) != 0 && !hostile)
 				die("SETALL", errno, 0);
 			for (int i = 0; i < m.n; i++) {
@@ -171,7 +158,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 5: {
-			int k = (int)(take(&in) % MAXN);
+			int k = (int)(fuzz_take(&in) % MAXN);
 			int r = zipc_semctl(id, k, c & 8 ? GETNCNT : GETVAL);
 			int got = r < 0 ? -errno : r;
 			int want = k >= m.n ? -EINVAL : c & 8 ? 0 : m.val[k];
@@ -204,13 +191,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				zipc__path(path, sizeof(path), fname);
 				FILE *f = fopen(path, "r+");
 				if (f) {
-					long off = (long)(take(&in) << 8 |
-							  take(&in));
+					long off = (long)(fuzz_take(&in) << 8 |
+							  fuzz_take(&in));
 					/* Never the lock word: a hostile
 					 * lock holder is a hang by design. */
 					if (off < 64 || off >= 96) {
 						fseek(f, off, SEEK_SET);
-						fputc((int)take(&in), f);
+						fputc((int)fuzz_take(&in), f);
 					}
 					fclose(f);
 					hostile = 1;

@@ -24,6 +24,15 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+unsigned
+fuzz_take(struct fuzz_input *in)
+{
+	if (!in->n)
+		return 0;
+	in->n--;
+	return *in->p++;
+}
+
 int
 fuzz_rmtree(const char *path)
 {

@@ -28,6 +28,13 @@
  * registration fired and wakes it, and the helper runs the function in a
  * new thread with the registered attributes. A registration whose process
  * died is dropped by whoever finds it (mq_notify, a sender, repair).
+ *
+ * Limits. A new queue is checked in the kernel's order: queues_max
+ * (ENOSPC), the attributes (EINVAL), RLIMIT_MSGQUEUE (EMFILE); the
+ * charge is taken from the store's init callback, before the name is
+ * published, and every open holds the queue with flock(LOCK_SH) so an
+ * unlinked queue counts until its last close. The ledger and why it
+ * survives SIGKILL: mq_limits.c.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +55,7 @@
 #include "sysctl.h"
 #include "internal.h"
 #include "mq.h"
+#include "mq_limits.h"
 #include "posix_name.h"
 #include "zipc.h"
 #include "zipc_compat.h"
@@ -125,35 +133,112 @@ adopt_posix(struct zipc_queue *q)
 	return r;
 }
 
+/*
+ * The attributes of a new queue: *@maxmsg and *@msgsize from @a or the
+ * defaults, and 0 or -EINVAL as mqueue_get_inode() judges them. The
+ * caller reports the EINVAL only after the namespace count (ENOSPC), in
+ * the kernel's order.
+ */
 static int
-attr_check(const struct zipc_queue_attr *a, struct zipc_mq_geom *g)
+attr_values(const struct zipc_queue_attr *a, uint64_t *maxmsg,
+	    uint64_t *msgsize)
 {
 	uint64_t max = zipc__sysctl_u64("/proc/sys/fs/mqueue/msg_max", 10);
 	uint64_t size_max = zipc__sysctl_u64(
 		"/proc/sys/fs/mqueue/msgsize_max", 8192);
-	int64_t maxmsg, msgsize;
-	if (a) {
-		maxmsg = a->maxmsg;
-		msgsize = a->msgsize;
-		if (maxmsg <= 0 || msgsize <= 0)
-			return -EINVAL;
-		if (zipc__mq_cap_resource()) {
-			if (maxmsg > HARD_MSGMAX || msgsize > HARD_MSGSIZEMAX)
-				return -EINVAL;
-		} else if ((uint64_t)maxmsg > max ||
-			   (uint64_t)msgsize > size_max) {
-			return -EINVAL;
-		}
-	} else {
+	if (!a) {
 		uint64_t d = zipc__sysctl_u64("/proc/sys/fs/mqueue/msg_default",
 					     10);
 		uint64_t ds = zipc__sysctl_u64(
 			"/proc/sys/fs/mqueue/msgsize_default", 8192);
-		maxmsg = (int64_t)(d < max ? d : max);
-		msgsize = (int64_t)(ds < size_max ? ds : size_max);
+		*maxmsg = d < max ? d : max;
+		*msgsize = ds < size_max ? ds : size_max;
+		return 0;
 	}
-	int r = zipc__mq_geom_posix(g, (uint64_t)maxmsg, (uint64_t)msgsize);
-	return r == -EINVAL ? -ENOMEM : r;
+	*maxmsg = *msgsize = 0;
+	if (a->maxmsg <= 0 || a->msgsize <= 0)
+		return -EINVAL;
+	*maxmsg = (uint64_t)a->maxmsg;
+	*msgsize = (uint64_t)a->msgsize;
+	if (zipc__mq_cap_resource()) {
+		if (*maxmsg > HARD_MSGMAX || *msgsize > HARD_MSGSIZEMAX)
+			return -EINVAL;
+	} else if (*maxmsg > max || *msgsize > size_max) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The store's init callback for a new POSIX queue: the engine's init,
+ * then the charge against both limits (mq_limits.c), before the object
+ * is published under its name. */
+struct create_arg {
+	struct zipc_mq_geom *geom;
+	uint64_t bytes;
+	struct zipc_mqlim_charge charge;
+	int charged;
+};
+
+static int
+create_init(struct zipc_obj *o, void *arg)
+{
+	struct create_arg *ca = arg;
+	int r = zipc__mq_init(o, ca->geom);
+	if (r < 0)
+		return r;
+	r = zipc__mqlim_charge(o->o_fd, zipc__obj_hdr(o)->sh_generation,
+			       ca->bytes, &ca->charge);
+	if (r == 0)
+		ca->charged = 1;
+	return r;
+}
+
+/*
+ * Create queue @fname: the kernel's checks in its order (ENOSPC, EINVAL,
+ * EMFILE; ENOMEM for a geometry zipc cannot lay out), then the object.
+ * The limits are checked for good by the charge in create_init; a scan
+ * beforehand is only needed to order them before an error found first.
+ * -EEXIST if somebody else published the name first.
+ */
+static int
+create_queue(const char *fname, mode_t mode,
+	     const struct zipc_queue_attr *attr, struct zipc_obj *out)
+{
+	uint64_t maxmsg, msgsize;
+	int r = attr_values(attr, &maxmsg, &msgsize);
+	if (r < 0) /* unless the namespace is full (ENOSPC comes first) */
+		return zipc__mqlim_precheck(r, 0);
+	uint64_t bytes = zipc__mqlim_bytes(maxmsg, msgsize);
+	struct zipc_mq_geom g = {0};
+	if ((r = zipc__mq_geom_posix(&g, maxmsg, msgsize)) < 0) {
+		/* Too big for zipc's layout; the kernel, which has no such
+		 * limit, would first have said ENOSPC or EMFILE. */
+		int l = zipc__mqlim_precheck(0, bytes);
+		return l < 0 ? l : r == -EINVAL ? -ENOMEM : r;
+	}
+	mode_t m = mode & ~current_umask() & 0777;
+	g.mode = (uint32_t)m;
+	g.id = -1;
+	struct create_arg ca = {&g, bytes, {{0}}, 0};
+	r = zipc__obj_create(fname, ZIPC_KIND_POSIX_MQ, ZIPC_MQ_SIG, g.size,
+			     ZIPC_MQ_ARENA_OFF, new_stamp(),
+			     0600 | zipc__ipc_file_mode(m), create_init, &ca,
+			     out);
+	if (r < 0 && ca.charged)
+		zipc__mqlim_cancel(&ca.charge);
+	return r;
+}
+
+/* Does @fname exist now? (A creation refused for a limit raced with a
+ * creator of the same name: the kernel, which serialises the two, would
+ * have opened theirs or said EEXIST.) */
+static int
+name_exists(const char *fname)
+{
+	char path[4096];
+	struct stat st;
+	return zipc__path(path, sizeof(path), fname) == 0 &&
+	       stat(path, &st) == 0;
 }
 
 ZIPC_API int
@@ -170,6 +255,13 @@ zipc_queue_open(const char *name, int oflag, mode_t mode,
 	for (int tries = 0;; tries++) {
 		r = zipc__obj_open(fname, ZIPC_KIND_POSIX_MQ, ZIPC_MQ_SIG,
 				   &q->q_obj);
+		if (r == 0 && (r = zipc__mqlim_hold(q->q_obj.o_fd)) < 0) {
+			/* Destroyed between our open and our hold: as if
+			 * the name had not been found (mq_limits.c). */
+			zipc__obj_close(&q->q_obj);
+			if (r != -ENOENT)
+				goto fail;
+		}
 		if (r == 0) {
 			if ((oflag & (O_CREAT | O_EXCL)) ==
 			    (O_CREAT | O_EXCL)) {
@@ -201,21 +293,14 @@ zipc_queue_open(const char *name, int oflag, mode_t mode,
 			r = -EAGAIN;
 			goto fail;
 		}
-		struct zipc_mq_geom g = {0};
-		if ((r = attr_check(attr, &g)) < 0)
-			goto fail;
-		mode_t m = mode & ~current_umask() & 0777;
-		g.mode = (uint32_t)m;
-		g.id = -1;
-		r = zipc__obj_create(fname, ZIPC_KIND_POSIX_MQ, ZIPC_MQ_SIG,
-				     g.size, ZIPC_MQ_ARENA_OFF, new_stamp(),
-				     0600 | zipc__ipc_file_mode(m), zipc__mq_init,
-				     &g, &q->q_obj);
+		r = create_queue(fname, mode, attr, &q->q_obj);
 		if (r == -EEXIST) {
 			if (oflag & O_EXCL)
 				goto fail;
 			continue; /* someone else made it: open theirs */
 		}
+		if ((r == -ENOSPC || r == -EMFILE) && name_exists(fname))
+			continue; /* the kernel would have found theirs */
 		if (r < 0)
 			goto fail;
 		if ((r = adopt_posix(q)) < 0)
@@ -249,6 +334,8 @@ zipc_queue_unlink(const char *name)
 	}
 	if (unlink(path) < 0)
 		return -errno;
+	/* Destroyed now if nobody has it open: give back its charge. */
+	zipc__mqlim_reap();
 	if (stamp) {
 		char f[96];
 		fifo_stem(stem, sizeof(stem), stamp);
@@ -267,10 +354,16 @@ zipc_queue_close(zipc_queue *q)
 {
 	if (!q)
 		return -EBADF;
-	if (q->q_face == ZIPC_MQ_POSIX)
+	int unnamed = 0;
+	if (q->q_face == ZIPC_MQ_POSIX) {
 		notify_drop_own(q);
+		unnamed = zipc__mqlim_unnamed(q->q_obj.o_fd);
+	}
 	zipc__obj_close(&q->q_obj);
 	free(q);
+	/* Perhaps the last close of an unlinked queue: its charge goes. */
+	if (unnamed)
+		zipc__mqlim_reap();
 	return 0;
 }
 
@@ -585,6 +678,13 @@ start_helper(struct zipc_queue *q, const struct sigevent *sev, uint64_t nid)
 		free(h);
 		return -ENOMEM;
 	}
+	/*
+	 * The mapping is all the helper needs. Keeping the descriptor would
+	 * keep the queue's hold (mq_limits.c) after its owner closed it, so
+	 * an unlinked queue would count until the helper noticed.
+	 */
+	close(h->q.q_obj.o_fd);
+	h->q.q_obj.o_fd = -1;
 	h->q.q_obj.o_base = p;
 	h->q.q_ctl = (void *)((char *)p + sizeof(struct zipc_seg_hdr));
 	h->q.q_arena = (char *)p + ZIPC_MQ_ARENA_OFF;

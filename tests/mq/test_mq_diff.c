@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diffutil.h"
 #include "testutil.h"
 #include "zipc_compat.h"
 
@@ -37,25 +38,6 @@ cleanup(void)
 			mq_close(kh[i]);
 	for (int i = 0; i < NQ; i++)
 		mq_unlink(names[i]);
-}
-
-#define FAIL(...)                                                             \
-	do {                                                                  \
-		fprintf(stderr, "op %ld: ", nops);                            \
-		fprintf(stderr, __VA_ARGS__);                                 \
-		fprintf(stderr, "\n");                                        \
-		cleanup();                                                    \
-		exit(1);                                                      \
-	} while (0)
-
-static void
-same(long kr, int ke, long zr, int ze, const char *what)
-{
-	if ((kr < 0) != (zr < 0) || (kr >= 0 && kr != zr) ||
-	    (kr < 0 && ke != ze))
-		FAIL("%s: kernel %ld/%s, zipc %ld/%s", what, kr,
-		     kr < 0 ? strerror(ke) : "-", zr,
-		     zr < 0 ? strerror(ze) : "-");
 }
 
 static void
@@ -88,7 +70,7 @@ op_open(void)
 	int ke = errno;
 	errno = 0;
 	mqd_t z = zipc_mq_open(name, oflag, 0600, ap);
-	same(k < 0 ? -1 : 0, ke, z < 0 ? -1 : 0, errno, "mq_open");
+	tu_diff_same(k < 0 ? -1 : 0, ke, z < 0 ? -1 : 0, errno, "mq_open");
 	kh[h] = k;
 	zh[h] = z;
 }
@@ -109,7 +91,8 @@ op_badnames(void)
 	int ke = errno;
 	errno = 0;
 	mqd_t z = zipc_mq_open(n, oflag, 0600, NULL);
-	same(k < 0 ? -1 : 0, ke, z < 0 ? -1 : 0, errno, "mq_open bad name");
+	tu_diff_same(k < 0 ? -1 : 0, ke, z < 0 ? -1 : 0, errno,
+		     "mq_open bad name");
 	if (k >= 0) {
 		mq_close(k);
 		mq_unlink(n);
@@ -123,7 +106,7 @@ op_badnames(void)
 	ke = errno;
 	errno = 0;
 	long zr = zipc_mq_unlink(n);
-	same(kr, ke, zr, errno, "mq_unlink bad name");
+	tu_diff_same(kr, ke, zr, errno, "mq_unlink bad name");
 }
 
 /* Mostly an open handle, sometimes any (closed ones give EBADF). */
@@ -160,6 +143,26 @@ nonblocking(mqd_t k)
 	return mq_getattr(k, &a) == 0 && (a.mq_flags & O_NONBLOCK);
 }
 
+/*
+ * How a send or receive on handle @h is made: 0, the plain call (only on
+ * a non-blocking handle: never block); else the timed one, its deadline
+ * in *@ts in the past or, now and then (3), invalid.
+ */
+static int
+pick_how(int h, struct timespec *ts)
+{
+	int how = (int)tu_rand_below(4);
+	if (how == 3 && tu_rand_below(6))
+		how = 1;
+	if (how == 0 && !nonblocking(kh[h]))
+		how = 1; /* never block */
+	if (how == 3)
+		bad_ts(ts);
+	else
+		past(ts);
+	return how;
+}
+
 static void
 op_send(void)
 {
@@ -172,15 +175,7 @@ op_send(void)
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (char)tu_rand();
 	struct timespec ts;
-	int how = (int)tu_rand_below(4);
-	if (how == 3 && tu_rand_below(6))
-		how = 1;
-	if (how == 0 && !nonblocking(kh[h]))
-		how = 1; /* never block */
-	if (how == 3)
-		bad_ts(&ts);
-	else
-		past(&ts);
+	int how = pick_how(h, &ts);
 	errno = 0;
 	long kr = how ? mq_timedsend(kh[h], buf, len, prio, &ts)
 		      : mq_send(kh[h], buf, len, prio);
@@ -188,7 +183,7 @@ op_send(void)
 	errno = 0;
 	long zr = how ? zipc_mq_timedsend(zh[h], buf, len, prio, &ts)
 		      : zipc_mq_send(zh[h], buf, len, prio);
-	same(kr, ke, zr, errno, "mq_send");
+	tu_diff_same(kr, ke, zr, errno, "mq_send");
 	if (kr == 0)
 		n_sent++;
 	else
@@ -203,15 +198,7 @@ op_recv(void)
 	size_t len = tu_rand_below(3) ? 8192 : tu_rand_below(400);
 	unsigned pa = 99, pb = 99;
 	struct timespec ts;
-	int how = (int)tu_rand_below(4);
-	if (how == 3 && tu_rand_below(6))
-		how = 1;
-	if (how == 0 && !nonblocking(kh[h]))
-		how = 1; /* never block */
-	if (how == 3)
-		bad_ts(&ts);
-	else
-		past(&ts);
+	int how = pick_how(h, &ts);
 	errno = 0;
 	long kr = how ? mq_timedreceive(kh[h], a, len, &pa, &ts)
 		      : mq_receive(kh[h], a, len, &pa);
@@ -219,9 +206,10 @@ op_recv(void)
 	errno = 0;
 	long zr = how ? zipc_mq_timedreceive(zh[h], b, len, &pb, &ts)
 		      : zipc_mq_receive(zh[h], b, len, &pb);
-	same(kr, ke, zr, errno, "mq_receive");
+	tu_diff_same(kr, ke, zr, errno, "mq_receive");
 	if (kr >= 0 && (pa != pb || memcmp(a, b, (size_t)kr) != 0))
-		FAIL("mq_receive: message differs (prio %u vs %u)", pa, pb);
+		tu_diff_fail("mq_receive: message differs (prio %u vs %u)", pa,
+			     pb);
 	if (kr >= 0)
 		n_recv++;
 	else
@@ -243,7 +231,7 @@ op_attr(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_mq_getattr(zh[h], &za);
-		same(kr, ke, zr, errno, "mq_getattr");
+		tu_diff_same(kr, ke, zr, errno, "mq_getattr");
 	} else {
 		n.mq_flags = tu_rand_below(2) ? O_NONBLOCK : 0;
 		if (tu_rand_below(10) == 0)
@@ -253,17 +241,17 @@ op_attr(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_mq_setattr(zh[h], &n, &za);
-		same(kr, ke, zr, errno, "mq_setattr");
+		tu_diff_same(kr, ke, zr, errno, "mq_setattr");
 	}
 	if (kr == 0 &&
 	    (ka.mq_flags != za.mq_flags || ka.mq_maxmsg != za.mq_maxmsg ||
 	     ka.mq_msgsize != za.mq_msgsize ||
 	     ka.mq_curmsgs != za.mq_curmsgs))
-		FAIL("mq_attr: flags %ld/%ld maxmsg %ld/%ld msgsize %ld/%ld "
-		     "curmsgs %ld/%ld",
-		     ka.mq_flags, za.mq_flags, ka.mq_maxmsg, za.mq_maxmsg,
-		     ka.mq_msgsize, za.mq_msgsize, ka.mq_curmsgs,
-		     za.mq_curmsgs);
+		tu_diff_fail("mq_attr: flags %ld/%ld maxmsg %ld/%ld "
+			     "msgsize %ld/%ld curmsgs %ld/%ld",
+			     ka.mq_flags, za.mq_flags, ka.mq_maxmsg,
+			     za.mq_maxmsg, ka.mq_msgsize, za.mq_msgsize,
+			     ka.mq_curmsgs, za.mq_curmsgs);
 }
 
 static void
@@ -281,7 +269,7 @@ op_notify(void)
 	int ke = errno;
 	errno = 0;
 	long zr = zipc_mq_notify(zh[h], unreg ? NULL : &sev);
-	same(kr, ke, zr, errno, "mq_notify");
+	tu_diff_same(kr, ke, zr, errno, "mq_notify");
 }
 
 static void
@@ -296,7 +284,7 @@ op_close_unlink(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_mq_close(zh[h]);
-		same(kr, ke, zr, errno, "mq_close");
+		tu_diff_same(kr, ke, zr, errno, "mq_close");
 		kh[h] = zh[h] = (mqd_t)-1;
 	} else {
 		const char *name = names[tu_rand_below(NQ)];
@@ -305,7 +293,7 @@ op_close_unlink(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_mq_unlink(name);
-		same(kr, ke, zr, errno, "mq_unlink");
+		tu_diff_same(kr, ke, zr, errno, "mq_unlink");
 	}
 }
 
@@ -314,9 +302,8 @@ main(void)
 {
 	tu_setup(240);
 	tu_seed(0x5eed0002);
-	long total = OPS_DEFAULT;
-	if (getenv("ZIPC_DIFF_OPS"))
-		total = atol(getenv("ZIPC_DIFF_OPS"));
+	tu_diff_init(&nops, NULL, cleanup);
+	long total = tu_diff_ops(OPS_DEFAULT);
 	for (int i = 0; i < NQ; i++)
 		snprintf(names[i], sizeof(names[i]), "/zipc-diff.%d.%d",
 			 (int)getpid(), i);
@@ -341,7 +328,7 @@ main(void)
 	}
 	for (int i = 0; i < NH; i++) {
 		if (zh[i] != (mqd_t)-1 && zipc_mq_close(zh[i]) < 0)
-			FAIL("final close");
+			tu_diff_fail("final close");
 	}
 	for (int i = 0; i < NQ; i++)
 		zipc_mq_unlink(names[i]);

@@ -14,6 +14,7 @@
 #include <sys/msg.h>
 #include <unistd.h>
 
+#include "diffutil.h"
 #include "testutil.h"
 #include "zipc_compat.h"
 
@@ -30,30 +31,12 @@ static long nops;
 static int copy_ok;
 static long n_sent, n_recv, n_err;
 
-#define FAIL(...)                                                             \
-	do {                                                                  \
-		fprintf(stderr, "op %ld: ", nops);                            \
-		fprintf(stderr, __VA_ARGS__);                                 \
-		fprintf(stderr, "\n");                                        \
-		cleanup();                                                    \
-		exit(1);                                                      \
-	} while (0)
-
 static void
 cleanup(void)
 {
 	if (kq >= 0)
 		msgctl(kq, IPC_RMID, NULL);
 	kq = -1;
-}
-
-static void
-same(long kr, int ke, long zr, int ze, const char *what)
-{
-	if (kr != zr || (kr < 0 && ke != ze))
-		FAIL("%s: kernel %ld/%s, zipc %ld/%s", what, kr,
-		     kr < 0 ? strerror(ke) : "-", zr,
-		     zr < 0 ? strerror(ze) : "-");
 }
 
 static void
@@ -101,7 +84,7 @@ op_send(void)
 	int ke = errno;
 	errno = 0;
 	long zr = zipc_msgsnd(zq, &m, n, flg);
-	same(kr, ke, zr, errno, "msgsnd");
+	tu_diff_same(kr, ke, zr, errno, "msgsnd");
 	if (kr == 0)
 		n_sent++;
 	else
@@ -130,11 +113,11 @@ op_recv(void)
 	int ke = errno;
 	errno = 0;
 	long zr = zipc_msgrcv(zq, &b, sz, typ, flg);
-	same(kr, ke, zr, errno, "msgrcv");
+	tu_diff_same(kr, ke, zr, errno, "msgrcv");
 	if (kr >= 0 && (a.mtype != b.mtype ||
 			memcmp(a.mtext, b.mtext, (size_t)kr) != 0))
-		FAIL("msgrcv: message differs (type %ld vs %ld)", a.mtype,
-		     b.mtype);
+		tu_diff_fail("msgrcv: message differs (type %ld vs %ld)",
+			     a.mtype, b.mtype);
 	if (kr >= 0)
 		n_recv++;
 	else
@@ -150,7 +133,7 @@ op_stat(void)
 	int ke = errno;
 	errno = 0;
 	long zr = zipc_msgctl(zq, IPC_STAT, &b);
-	same(kr, ke, zr, errno, "IPC_STAT");
+	tu_diff_same(kr, ke, zr, errno, "IPC_STAT");
 	if (kr < 0)
 		return;
 	if (a.msg_qnum != b.msg_qnum || a.msg_cbytes != b.msg_cbytes ||
@@ -161,12 +144,13 @@ op_stat(void)
 	    a.msg_perm.cuid != b.msg_perm.cuid ||
 	    (a.msg_stime != 0) != (b.msg_stime != 0) ||
 	    (a.msg_rtime != 0) != (b.msg_rtime != 0))
-		FAIL("IPC_STAT: qnum %lu/%lu cbytes %lu/%lu qbytes %lu/%lu "
-		     "lspid %d/%d lrpid %d/%d mode %o/%o",
-		     a.msg_qnum, b.msg_qnum, a.msg_cbytes, b.msg_cbytes,
-		     a.msg_qbytes, b.msg_qbytes, a.msg_lspid, b.msg_lspid,
-		     a.msg_lrpid, b.msg_lrpid, a.msg_perm.mode,
-		     b.msg_perm.mode);
+		tu_diff_fail("IPC_STAT: qnum %lu/%lu cbytes %lu/%lu "
+			     "qbytes %lu/%lu lspid %d/%d "
+			     "lrpid %d/%d mode %o/%o",
+			     a.msg_qnum, b.msg_qnum, a.msg_cbytes, b.msg_cbytes,
+			     a.msg_qbytes, b.msg_qbytes, a.msg_lspid,
+			     b.msg_lspid, a.msg_lrpid, b.msg_lrpid,
+			     a.msg_perm.mode, b.msg_perm.mode);
 }
 
 static void
@@ -176,7 +160,7 @@ op_set(void)
 					      4096, 16384, 16385, 100000};
 	struct msqid_ds a, b;
 	if (msgctl(kq, IPC_STAT, &a) < 0 || zipc_msgctl(zq, IPC_STAT, &b) < 0)
-		FAIL("IPC_STAT before IPC_SET");
+		tu_diff_fail("IPC_STAT before IPC_SET");
 	a.msg_qbytes = b.msg_qbytes = sizes[tu_rand_below(9)];
 	a.msg_perm.mode = b.msg_perm.mode = tu_rand_below(2) ? 0600 : 0666;
 	errno = 0;
@@ -184,7 +168,7 @@ op_set(void)
 	int ke = errno;
 	errno = 0;
 	long zr = zipc_msgctl(zq, IPC_SET, &b);
-	same(kr, ke, zr, errno, "IPC_SET");
+	tu_diff_same(kr, ke, zr, errno, "IPC_SET");
 }
 
 static void
@@ -202,13 +186,14 @@ op_errors(void)
 		kr = msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&a) >= 0;
 		zr = zipc_msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&b) >=
 		     0;
-		same(kr, 0, zr, 0, "IPC_INFO");
+		tu_diff_same(kr, 0, zr, 0, "IPC_INFO");
 		if (memcmp(&a, &b, sizeof(a)) != 0)
-			FAIL("IPC_INFO: msgmax %d/%d msgmnb %d/%d msgmni %d/%d "
-			     "msgpool %d/%d msgmap %d/%d msgtql %d/%d",
-			     a.msgmax, b.msgmax, a.msgmnb, b.msgmnb, a.msgmni,
-			     b.msgmni, a.msgpool, b.msgpool, a.msgmap,
-			     b.msgmap, a.msgtql, b.msgtql);
+			tu_diff_fail("IPC_INFO: msgmax %d/%d msgmnb %d/%d "
+				     "msgmni %d/%d msgpool %d/%d msgmap %d/%d "
+				     "msgtql %d/%d",
+				     a.msgmax, b.msgmax, a.msgmnb, b.msgmnb,
+				     a.msgmni, b.msgmni, a.msgpool, b.msgpool,
+				     a.msgmap, b.msgmap, a.msgtql, b.msgtql);
 		break;
 	}
 	case 10: /* MSG_STAT of an index nobody uses */
@@ -217,7 +202,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgctl(32767, MSG_STAT, &ds);
-		same(kr, ke, zr, errno, "MSG_STAT unused index");
+		tu_diff_same(kr, ke, zr, errno, "MSG_STAT unused index");
 		break;
 	case 0: /* a removed or never made id */
 		errno = 0;
@@ -225,7 +210,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgsnd(zq + 32768 * 7, &m, 1, IPC_NOWAIT);
-		same(kr, ke, zr, errno, "msgsnd bad id");
+		tu_diff_same(kr, ke, zr, errno, "msgsnd bad id");
 		break;
 	case 1:
 		errno = 0;
@@ -233,7 +218,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgrcv(-1, &m, 1, 0, IPC_NOWAIT);
-		same(kr, ke, zr, errno, "msgrcv -1");
+		tu_diff_same(kr, ke, zr, errno, "msgrcv -1");
 		break;
 	case 2:
 		errno = 0;
@@ -241,7 +226,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgctl(zq, 77, &ds);
-		same(kr, ke, zr, errno, "msgctl bad cmd");
+		tu_diff_same(kr, ke, zr, errno, "msgctl bad cmd");
 		break;
 	case 3:
 		errno = 0;
@@ -249,7 +234,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgsnd(zq, NULL, 1, IPC_NOWAIT);
-		same(kr, ke, zr, errno, "msgsnd NULL");
+		tu_diff_same(kr, ke, zr, errno, "msgsnd NULL");
 		break;
 	case 4:
 		errno = 0;
@@ -257,7 +242,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgctl(zq, IPC_SET, NULL);
-		same(kr, ke, zr, errno, "IPC_SET NULL");
+		tu_diff_same(kr, ke, zr, errno, "IPC_SET NULL");
 		break;
 	case 5:
 		errno = 0;
@@ -265,7 +250,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgrcv(zq, &m, (size_t)-1, 0, IPC_NOWAIT);
-		same(kr, ke, zr, errno, "msgrcv huge size");
+		tu_diff_same(kr, ke, zr, errno, "msgrcv huge size");
 		break;
 	case 6:
 		errno = 0;
@@ -274,7 +259,7 @@ op_errors(void)
 		errno = 0;
 		zr = zipc_msgrcv(zq, &m, 10, 0, MSG_COPY);
 		if (copy_ok)
-			same(kr, ke, zr, errno, "MSG_COPY blocking");
+			tu_diff_same(kr, ke, zr, errno, "MSG_COPY blocking");
 		break;
 	case 7:
 		errno = 0;
@@ -282,7 +267,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgctl(-5, IPC_STAT, &ds);
-		same(kr, ke, zr, errno, "IPC_STAT -5");
+		tu_diff_same(kr, ke, zr, errno, "IPC_STAT -5");
 		break;
 	default:
 		errno = 0;
@@ -290,7 +275,7 @@ op_errors(void)
 		ke = errno;
 		errno = 0;
 		zr = zipc_msgsnd(zq, &m, (size_t)-1, IPC_NOWAIT);
-		same(kr, ke, zr, errno, "msgsnd huge size");
+		tu_diff_same(kr, ke, zr, errno, "msgsnd huge size");
 		break;
 	}
 }
@@ -304,7 +289,7 @@ op_recreate(void)
 	int ke = errno;
 	errno = 0;
 	long zr = zipc_msgctl(zq, IPC_RMID, NULL);
-	same(kr, ke, zr, errno, "IPC_RMID");
+	tu_diff_same(kr, ke, zr, errno, "IPC_RMID");
 	kq = zq = -1;
 	struct mbuf m = {1, {0}};
 	errno = 0;
@@ -312,11 +297,11 @@ op_recreate(void)
 	ke = errno;
 	errno = 0;
 	zr = zipc_msgsnd(ozq, &m, 1, IPC_NOWAIT);
-	same(kr, ke, zr, errno, "msgsnd removed id");
+	tu_diff_same(kr, ke, zr, errno, "msgsnd removed id");
 	kq = msgget(IPC_PRIVATE, 0600);
 	zq = zipc_msgget(IPC_PRIVATE, 0600);
 	if (kq < 0 || zq < 0)
-		FAIL("msgget IPC_PRIVATE: %s", strerror(errno));
+		tu_diff_fail("msgget IPC_PRIVATE: %s", strerror(errno));
 }
 
 static void
@@ -332,7 +317,7 @@ op_keys(void)
 		return;
 	int z = zipc_msgget(key, IPC_CREAT | IPC_EXCL | 0640);
 	if (z < 0)
-		FAIL("zipc msgget new key: %s", strerror(errno));
+		tu_diff_fail("zipc msgget new key: %s", strerror(errno));
 	long kr, zr;
 	int ke;
 	errno = 0;
@@ -340,10 +325,10 @@ op_keys(void)
 	ke = errno;
 	errno = 0;
 	zr = zipc_msgget(key, IPC_CREAT | IPC_EXCL | 0640);
-	same(kr, ke, zr, errno, "msgget EEXIST");
+	tu_diff_same(kr, ke, zr, errno, "msgget EEXIST");
 	kr = msgget(key, 0) == k;
 	zr = zipc_msgget(key, 0) == z;
-	same(kr, 0, zr, 0, "msgget existing");
+	tu_diff_same(kr, 0, zr, 0, "msgget existing");
 	msgctl(k, IPC_RMID, NULL);
 	zipc_msgctl(z, IPC_RMID, NULL);
 	errno = 0;
@@ -351,7 +336,7 @@ op_keys(void)
 	ke = errno;
 	errno = 0;
 	zr = zipc_msgget(key, 0);
-	same(kr, ke, zr, errno, "msgget removed key");
+	tu_diff_same(kr, ke, zr, errno, "msgget removed key");
 }
 
 int
@@ -359,9 +344,8 @@ main(void)
 {
 	tu_setup(240);
 	tu_seed(0x5eed0001);
-	long total = OPS_DEFAULT;
-	if (getenv("ZIPC_DIFF_OPS"))
-		total = atol(getenv("ZIPC_DIFF_OPS"));
+	tu_diff_init(&nops, NULL, cleanup);
+	long total = tu_diff_ops(OPS_DEFAULT);
 	kq = msgget(IPC_PRIVATE, 0600);
 	zq = zipc_msgget(IPC_PRIVATE, 0600);
 	if (kq < 0 || zq < 0) {

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "diffutil.h"
 #include "testutil.h"
 #include "zipc_compat.h"
 
@@ -32,15 +33,6 @@ union semun {
 
 static int kid = -1, zid = -1, nsems;
 static long nops, n_ok, n_err;
-
-#define FAIL(...)                                                             \
-	do {                                                                  \
-		fprintf(stderr, "op %ld: ", nops);                            \
-		fprintf(stderr, __VA_ARGS__);                                 \
-		fprintf(stderr, "\n");                                        \
-		cleanup();                                                    \
-		exit(1);                                                      \
-	} while (0)
 
 static pid_t owner;
 
@@ -57,11 +49,7 @@ cleanup(void)
 static void
 same(long kr, int ke, long zr, int ze, const char *what)
 {
-	if (kr != zr || (kr < 0 && ke != ze))
-		FAIL("%s: kernel %ld/%s, zipc %ld/%s", what, kr,
-		     kr < 0 ? strerror(ke) : "-", zr,
-		     zr < 0 ? strerror(ze) : "-");
-	if (kr < 0)
+	if (tu_diff_same(kr, ke, zr, ze, what))
 		n_err++;
 	else
 		n_ok++;
@@ -79,13 +67,13 @@ compare_values(const char *what)
 	same(kr, ke, zr, ze, "GETALL");
 	for (int i = 0; i < nsems; i++) {
 		if (kv[i] != zv[i])
-			FAIL("%s: sem %d kernel %u zipc %u", what, i, kv[i],
-			     zv[i]);
+			tu_diff_fail("%s: sem %d kernel %u zipc %u", what, i,
+				     kv[i], zv[i]);
 		int kp = semctl(kid, i, GETPID);
 		int zp = zipc_semctl(zid, i, GETPID);
 		if (kp != zp)
-			FAIL("%s: sempid %d kernel %d zipc %d", what, i, kp,
-			     zp);
+			tu_diff_fail("%s: sempid %d kernel %d zipc %d", what, i,
+				     kp, zp);
 	}
 }
 
@@ -153,6 +141,27 @@ one_semop(int undo_ok)
 	same(kr, ke, zr, ze, "semop");
 }
 
+/* A semctl command that takes no argument, on both sets. */
+static void
+ctl_noarg(int semnum, int cmd, const char *what)
+{
+	int kr = semctl(kid, semnum, cmd);
+	int ke = errno;
+	int zr = zipc_semctl(zid, semnum, cmd);
+	same(kr, ke, zr, errno, what);
+}
+
+/* A semctl command with its argument: @ka for the kernel's set, @za for
+ * zipc's (they differ where the command writes into its argument). */
+static void
+ctl_arg(int semnum, int cmd, union semun ka, union semun za, const char *what)
+{
+	int kr = semctl(kid, semnum, cmd, ka);
+	int ke = errno;
+	int zr = zipc_semctl(zid, semnum, cmd, za);
+	same(kr, ke, zr, errno, what);
+}
+
 static void
 one_semctl(void)
 {
@@ -168,11 +177,7 @@ one_semctl(void)
 		if (tu_rand_below(20) == 0)
 			v = 32767;
 		union semun a = {.val = v};
-		kr = semctl(kid, semnum, SETVAL, a);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, SETVAL, a);
-		ze = errno;
-		same(kr, ke, zr, ze, "SETVAL");
+		ctl_arg(semnum, SETVAL, a, a, "SETVAL");
 		break;
 	}
 	case 2: {
@@ -182,59 +187,35 @@ one_semctl(void)
 		if (tu_rand_below(15) == 0)
 			v[tu_rand_below((uint64_t)nsems)] = 40000;
 		union semun a = {.array = v};
-		kr = semctl(kid, 0, SETALL, a);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, SETALL, a);
-		ze = errno;
-		same(kr, ke, zr, ze, "SETALL");
+		ctl_arg(0, SETALL, a, a, "SETALL");
 		break;
 	}
 	case 3:
-		kr = semctl(kid, semnum, GETVAL);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, GETVAL);
-		ze = errno;
-		same(kr, ke, zr, ze, "GETVAL");
+		ctl_noarg(semnum, GETVAL, "GETVAL");
 		break;
 	case 4:
-		kr = semctl(kid, semnum, GETNCNT);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, GETNCNT);
-		ze = errno;
-		same(kr, ke, zr, ze, "GETNCNT");
+		ctl_noarg(semnum, GETNCNT, "GETNCNT");
 		break;
 	case 5:
-		kr = semctl(kid, semnum, GETZCNT);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, GETZCNT);
-		ze = errno;
-		same(kr, ke, zr, ze, "GETZCNT");
+		ctl_noarg(semnum, GETZCNT, "GETZCNT");
 		break;
 	case 6:
-		kr = semctl(kid, semnum, GETPID);
-		ke = errno;
-		zr = zipc_semctl(zid, semnum, GETPID);
-		ze = errno;
-		same(kr, ke, zr, ze, "GETPID");
+		ctl_noarg(semnum, GETPID, "GETPID");
 		break;
 	case 7: {
 		struct semid_ds kd, zd;
 		union semun ka = {.buf = &kd}, za = {.buf = &zd};
-		kr = semctl(kid, 0, IPC_STAT, ka);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, IPC_STAT, za);
-		ze = errno;
-		same(kr, ke, zr, ze, "IPC_STAT");
+		ctl_arg(0, IPC_STAT, ka, za, "IPC_STAT");
 		if (kd.sem_nsems != zd.sem_nsems ||
 		    kd.sem_perm.mode != zd.sem_perm.mode ||
 		    kd.sem_perm.uid != zd.sem_perm.uid ||
 		    kd.sem_perm.cuid != zd.sem_perm.cuid ||
 		    !kd.sem_otime != !zd.sem_otime || !zd.sem_ctime)
-			FAIL("IPC_STAT fields: nsems %lu/%lu mode %o/%o "
-			     "otime %ld/%ld",
-			     kd.sem_nsems, zd.sem_nsems, kd.sem_perm.mode,
-			     zd.sem_perm.mode, (long)kd.sem_otime,
-			     (long)zd.sem_otime);
+			tu_diff_fail("IPC_STAT fields: nsems %lu/%lu "
+				     "mode %o/%o otime %ld/%ld",
+				     kd.sem_nsems, zd.sem_nsems,
+				     kd.sem_perm.mode, zd.sem_perm.mode,
+				     (long)kd.sem_otime, (long)zd.sem_otime);
 		break;
 	}
 	case 8: {
@@ -244,22 +225,12 @@ one_semctl(void)
 		d.sem_perm.gid = getegid();
 		d.sem_perm.mode = (unsigned short)(0600 | tu_rand_below(0100));
 		union semun a = {.buf = &d};
-		kr = semctl(kid, 0, IPC_SET, a);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, IPC_SET, a);
-		ze = errno;
-		same(kr, ke, zr, ze, "IPC_SET");
+		ctl_arg(0, IPC_SET, a, a, "IPC_SET");
 		break;
 	}
-	case 9: {
-		int cmd = (int)tu_rand_below(2) ? 99 : -1;
-		kr = semctl(kid, 0, cmd);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, cmd);
-		ze = errno;
-		same(kr, ke, zr, ze, "bad cmd");
+	case 9:
+		ctl_noarg(0, (int)tu_rand_below(2) ? 99 : -1, "bad cmd");
 		break;
-	}
 	case 10: {
 		/* A bad id: negative, or one that names nothing. */
 		kr = semctl(-1, 0, GETVAL);
@@ -278,11 +249,7 @@ one_semctl(void)
 	default: {
 		struct semid_ds kd, zd;
 		union semun ka = {.buf = &kd}, za = {.buf = &zd};
-		kr = semctl(kid, 0, IPC_STAT, ka);
-		ke = errno;
-		zr = zipc_semctl(zid, 0, IPC_STAT, za);
-		ze = errno;
-		same(kr, ke, zr, ze, "IPC_STAT(2)");
+		ctl_arg(0, IPC_STAT, ka, za, "IPC_STAT(2)");
 		break;
 	}
 	}
@@ -297,7 +264,7 @@ undo_child(void)
 	uint64_t seed = tu_rand();
 	pid_t pid = fork();
 	if (pid < 0)
-		FAIL("fork");
+		tu_diff_fail("fork");
 	if (pid == 0) {
 		/* Re-seed so parent and child streams differ, deterministically. */
 		for (uint64_t i = 0; i < (seed & 15); i++)
@@ -326,7 +293,7 @@ undo_child(void)
 	}
 	int st = tu_wait(pid, 10000);
 	if (st != 0 && st != 128 + SIGKILL)
-		FAIL("undo child diverged or failed (status %d)", st);
+		tu_diff_fail("undo child diverged or failed (status %d)", st);
 	compare_values("after undo child");
 }
 
@@ -335,12 +302,10 @@ main(void)
 {
 	tu_setup(170);
 	tu_seed(0x5e3a11ull);
-	long target = OPS_DEFAULT;
-	const char *e = getenv("ZIPC_DIFF_OPS");
-	if (e)
-		target = atol(e);
+	long target = tu_diff_ops(OPS_DEFAULT);
 	owner = getpid();
 	atexit(cleanup);
+	tu_diff_init(&nops, NULL, cleanup);
 	while (nops < target) {
 		nsems = 1 + (int)tu_rand_below(tu_rand_below(2) ? 3 : 40);
 		kid = semget(IPC_PRIVATE, nsems, 0600);
@@ -350,7 +315,7 @@ main(void)
 		}
 		zid = zipc_semget(IPC_PRIVATE, nsems, 0600);
 		if (zid < 0)
-			FAIL("zipc_semget: %s", strerror(errno));
+			tu_diff_fail("zipc_semget: %s", strerror(errno));
 		int len = 100 + (int)tu_rand_below(400);
 		/* Half the sets never see SEM_UNDO, so the lock-free fast
 		 * path (single operations, small sets) is compared too. */
@@ -386,7 +351,8 @@ main(void)
 		zr = zipc_semop(zid, &op, 1);
 		ze = errno;
 		if (zr != -1 || ze != EINVAL)
-			FAIL("semop on a removed set: %d/%s", zr, strerror(ze));
+			tu_diff_fail("semop on a removed set: %d/%s", zr,
+				     strerror(ze));
 	}
 	printf("# %ld operations, %ld ok, %ld errors, no divergence\n", nops,
 	       n_ok, n_err);

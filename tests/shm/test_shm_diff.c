@@ -14,6 +14,7 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
+#include "diffutil.h"
 #include "testutil.h"
 #include "zipc_compat.h"
 
@@ -35,16 +36,6 @@ static struct att atts[NATTS];
 static int32_t keys[NKEYS];
 static long step;
 static const char *op_name;
-
-#define FAIL(...)                                                             \
-	do {                                                                  \
-		fprintf(stderr, "DIVERGENCE at op %ld (%s): ", step,          \
-			op_name);                                             \
-		fprintf(stderr, __VA_ARGS__);                                 \
-		fprintf(stderr, "\n");                                        \
-		cleanup();                                                    \
-		exit(1);                                                      \
-	} while (0)
 
 static void
 cleanup(void)
@@ -75,11 +66,11 @@ static void
 same(long kr, int kerr, long zr, int zerr)
 {
 	if ((kr < 0) != (zr < 0))
-		FAIL("kernel %ld (errno %d), zipc %ld (errno %d)", kr, kerr, zr,
-		     zerr);
+		tu_diff_fail("kernel %ld (errno %d), zipc %ld (errno %d)", kr,
+			     kerr, zr, zerr);
 	if (kr < 0 && kerr != zerr)
-		FAIL("kernel errno %d (%s), zipc errno %d (%s)", kerr,
-		     strerror(kerr), zerr, strerror(zerr));
+		tu_diff_fail("kernel errno %d (%s), zipc errno %d (%s)", kerr,
+			     strerror(kerr), zerr, strerror(zerr));
 }
 
 static int
@@ -97,8 +88,8 @@ add_handle(int kid, int zid)
 	int h = find_handle(kid);
 	if (h >= 0) {
 		if (handles[h].zid != zid)
-			FAIL("kernel id %d pairs zipc ids %d and %d", kid,
-			     handles[h].zid, zid);
+			tu_diff_fail("kernel id %d pairs zipc ids %d and %d",
+				     kid, handles[h].zid, zid);
 		return;
 	}
 	for (int i = 0; i < NHANDLES; i++) {
@@ -142,24 +133,28 @@ static void
 compare_ds(const struct shmid_ds *k, const struct shmid_ds *z)
 {
 	if (k->shm_segsz != z->shm_segsz)
-		FAIL("shm_segsz %zu vs %zu", k->shm_segsz, z->shm_segsz);
+		tu_diff_fail("shm_segsz %zu vs %zu", k->shm_segsz,
+			     z->shm_segsz);
 	if (k->shm_perm.mode != z->shm_perm.mode)
-		FAIL("mode %o vs %o", k->shm_perm.mode, z->shm_perm.mode);
+		tu_diff_fail("mode %o vs %o", k->shm_perm.mode,
+			     z->shm_perm.mode);
 	if (k->shm_nattch != z->shm_nattch)
-		FAIL("shm_nattch %lu vs %lu", k->shm_nattch, z->shm_nattch);
+		tu_diff_fail("shm_nattch %lu vs %lu", k->shm_nattch,
+			     z->shm_nattch);
 	if (k->shm_perm.uid != z->shm_perm.uid ||
 	    k->shm_perm.gid != z->shm_perm.gid ||
 	    k->shm_perm.cuid != z->shm_perm.cuid ||
 	    k->shm_perm.cgid != z->shm_perm.cgid)
-		FAIL("owners differ");
+		tu_diff_fail("owners differ");
 	if (k->shm_perm.__key != z->shm_perm.__key)
-		FAIL("key %x vs %x", k->shm_perm.__key, z->shm_perm.__key);
+		tu_diff_fail("key %x vs %x", k->shm_perm.__key,
+			     z->shm_perm.__key);
 	if (k->shm_cpid != z->shm_cpid || k->shm_lpid != z->shm_lpid)
-		FAIL("pids cpid %d/%d lpid %d/%d", k->shm_cpid, z->shm_cpid,
-		     k->shm_lpid, z->shm_lpid);
+		tu_diff_fail("pids cpid %d/%d lpid %d/%d", k->shm_cpid,
+			     z->shm_cpid, k->shm_lpid, z->shm_lpid);
 	if ((k->shm_atime == 0) != (z->shm_atime == 0) ||
 	    (k->shm_dtime == 0) != (z->shm_dtime == 0))
-		FAIL("atime/dtime set on one side only");
+		tu_diff_fail("atime/dtime set on one side only");
 }
 
 static void
@@ -264,7 +259,19 @@ op_data(void)
 		atts[i].zaddr[off] = (char)v;
 	}
 	if (atts[i].kaddr[off] != atts[i].zaddr[off])
-		FAIL("byte %zu differs", off);
+		tu_diff_fail("byte %zu differs", off);
+}
+
+/* shmctl(@cmd) without a buffer on both segments of @h. */
+static void
+ctl_nobuf(struct handle h, int cmd)
+{
+	errno = 0;
+	int k = shmctl(h.kid, cmd, NULL);
+	int kerr = errno;
+	errno = 0;
+	int z = zipc_shmctl(h.zid, cmd, NULL);
+	same(k, kerr, z, errno);
 }
 
 static void
@@ -303,36 +310,15 @@ op_ctl(void)
 		return;
 	case 3:
 		op_name = "IPC_RMID";
-		errno = 0;
-		k = shmctl(h.kid, IPC_RMID, NULL);
-		kerr = errno;
-		errno = 0;
-		z = zipc_shmctl(h.zid, IPC_RMID, NULL);
-		same(k, kerr, z, errno);
+		ctl_nobuf(h, IPC_RMID);
 		return;
 	case 4:
 		op_name = "SHM_LOCK/UNLOCK";
-		{
-			int cmd = tu_rand_below(2) ? SHM_LOCK : SHM_UNLOCK;
-			errno = 0;
-			k = shmctl(h.kid, cmd, NULL);
-			kerr = errno;
-			errno = 0;
-			z = zipc_shmctl(h.zid, cmd, NULL);
-			same(k, kerr, z, errno);
-		}
+		ctl_nobuf(h, tu_rand_below(2) ? SHM_LOCK : SHM_UNLOCK);
 		return;
 	case 5:
 		op_name = "bad cmd / NULL buf";
-		{
-			int cmd = tu_rand_below(2) ? 4242 : IPC_STAT;
-			errno = 0;
-			k = shmctl(h.kid, cmd, NULL);
-			kerr = errno;
-			errno = 0;
-			z = zipc_shmctl(h.zid, cmd, NULL);
-			same(k, kerr, z, errno);
-		}
+		ctl_nobuf(h, tu_rand_below(2) ? 4242 : IPC_STAT);
 		return;
 	default:
 		op_name = "negative id";
@@ -355,8 +341,8 @@ forget_dead(void)
 		    shmctl(handles[i].kid, IPC_STAT, &ds) == 0)
 			continue;
 		if (zipc_shmctl(handles[i].zid, IPC_STAT, &ds) == 0)
-			FAIL("kernel segment %d gone, zipc %d alive",
-			     handles[i].kid, handles[i].zid);
+			tu_diff_fail("kernel segment %d gone, zipc %d alive",
+				     handles[i].kid, handles[i].zid);
 		handles[i].kid = handles[i].zid = -1;
 	}
 }
@@ -367,6 +353,7 @@ main(int argc, char **argv)
 	long ops = argc > 1 ? atol(argv[1]) : 12000;
 	tu_setup(600);
 	tu_seed((uint64_t)getpid() * 2654435761u);
+	tu_diff_init(&step, &op_name, cleanup);
 	for (int i = 0; i < NHANDLES; i++)
 		handles[i].kid = handles[i].zid = -1;
 	uint32_t base = 0x5a000000u | ((uint32_t)tu_rand_below(0xfff) << 8);
