@@ -116,6 +116,9 @@
 #define SPIN_INIT_NS 20000
 #define SPIN_PROBE 32 /* with spinning off, still probe once in this many */
 #define SPIN_PROBE_NS 8000 /* long enough for a cross-core round trip */
+#define SPIN_GAP_RECV 4	   /* pauses between loads, at most (~10 ns each) */
+#define SPIN_GAP_SEND 32
+#define SPIN_BATCH_SEND 64 /* see send_batch */
 
 static inline struct zipc_mq_slot *
 slot_at(const struct zipc_queue *q, uint32_t i1)
@@ -928,21 +931,29 @@ now_ns(void)
  * queue moves no extra cache line for them. 1 if it moved, 0 if not.
  */
 static int
-spin(struct zipc_queue *q, uint32_t *word, uint32_t seen)
+spin(struct zipc_queue *q, uint32_t *word, uint32_t seen, unsigned max_gap,
+     uint32_t batch)
 {
 	uint32_t budget = __atomic_load_n(&q->q_spin, __ATOMIC_RELAXED);
 	if (budget < SPIN_MIN_NS)
 		budget = SPIN_PROBE_NS; /* a probe */
 	int64_t start = now_ns();
-	for (unsigned it = 1;; it++) {
-		cpu_relax();
+	for (unsigned it = 1, gap = 1;; it++) {
+		/* Each load of @word pulls its line from the core that writes
+		 * it; reading less often the longer nothing moved leaves that
+		 * core its line (the gap grows to @max_gap pauses). */
+		for (unsigned k = 0; k < gap; k++)
+			cpu_relax();
+		if (gap < max_gap)
+			gap *= 2;
 		/*
 		 * Done when the word moved and the lock is free: a peer
 		 * still inside its critical section (a long message is
 		 * copied under the lock) would send us into the lock's own
 		 * futex sleep, which costs far more than waiting here.
 		 */
-		if (ld_acquire(word) != seen &&
+		uint32_t now = ld_acquire(word);
+		if (now - seen >= batch &&
 		    ld_relaxed(&q->q_ctl->mq_lock.lk_word) == 0) {
 			if (budget < SPIN_MAX_NS)
 				__atomic_store_n(&q->q_spin,
@@ -952,8 +963,11 @@ spin(struct zipc_queue *q, uint32_t *word, uint32_t seen)
 						 __ATOMIC_RELAXED);
 			return 1;
 		}
-		if ((it & 31) == 0 && now_ns() - start > budget)
+		if ((it & 31) == 0 && now_ns() - start > budget) {
+			if (now != seen)
+				return 1; /* less than a batch: take it */
 			break;
+		}
 	}
 	/*
 	 * Below the minimum, spinning is switched off: when the peer shares
@@ -1066,7 +1080,7 @@ wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 		uint32_t *word = ev == &c->mq_rev ? &c->mq_qnum : &c->mq_nfree;
 		uint32_t seen = ld_relaxed(word);
 		zipc__mq_unlock(q);
-		spin(q, word, seen);
+		spin(q, word, seen, 1, 1);
 		return 0;
 	}
 	if (zipc__deadline_passed(dl)) {
@@ -1149,6 +1163,20 @@ note_op(struct zipc_mq_ctl *c, int sender)
 	st_if_changed_u32(sender ? &c->mq_lspid : &c->mq_lrpid, self.pr_pid);
 }
 
+/* How many @len-byte messages a full queue's sender lets the receivers
+ * take before it tries again: a quarter of what the queue holds, at most
+ * SPIN_BATCH_SEND (a spin that runs out of time takes what there is). */
+static uint32_t
+send_batch(const struct zipc_queue *q, size_t len)
+{
+	uint64_t qbytes = ld_relaxed(&q->q_ctl->mq_qbytes);
+	uint64_t n = len ? qbytes / len : qbytes;
+	if (n > q->q_nslots)
+		n = q->q_nslots;
+	n /= 4;
+	return n < 1 ? 1 : n > SPIN_BATCH_SEND ? SPIN_BATCH_SEND : (uint32_t)n;
+}
+
 /*
  * The ring could not proceed: full for a sender of @len bytes (@w NULL),
  * or nothing for a receiver, which saw @w (@selective: a typed one).
@@ -1162,12 +1190,16 @@ ring_wait(struct zipc_queue *q, size_t len, const struct zipc_ring_watch *w,
 	struct zipc_mq_ctl *c = q->q_ctl;
 	if (spin_now(q, spun)) {
 		uint32_t *word = zipc__ring_watch_word(q, w);
-		spin(q, word, ld_relaxed(word));
+		/* A full queue waits for its receivers, who are then the
+		 * bottleneck: look at their line seldom, and come back when
+		 * they took a batch (each send of a full queue reads their
+		 * line, which costs them their next lock). */
+		spin(q, word, ld_relaxed(word), w ? SPIN_GAP_RECV : SPIN_GAP_SEND,
+		     w ? 1 : send_batch(q, len));
 		return 0;
 	}
 	if (zipc__deadline_passed(dl))
 		return -ETIMEDOUT;
-	zipc__ring_reap(q);
 	struct zipc_event *ev = w ? &c->mq_rev : &c->mq_sev;
 	uint32_t seq = zipc__event_prepare(ev);
 	/* Before the owed count: see ring_wake. */

@@ -44,11 +44,11 @@ struct zipc_mq_slot {	  /* off size */
  */
 #define ZIPC_MQ_RING_PAYLOAD 96
 struct zipc_mq_rslot {	   /* off size */
-	uint32_t rs_seq;   /*   0 4  position it is free for, or holds + 1 */
-	uint32_t rs_size;  /*   4 4  message length */
-	int64_t rs_type;   /*   8 8  mtype */
-	char rs_data[ZIPC_MQ_RING_PAYLOAD]; /* 16 96 */
-	uint64_t rs_resv[2]; /* 112 16 */
+	char rs_data[ZIPC_MQ_RING_PAYLOAD]; /* 0 96 (64 B fill line 0 only) */
+	uint64_t rs_resv[2]; /*  96 16 */
+	uint32_t rs_seq;   /* 112 4  published: position + 1 */
+	uint32_t rs_size;  /* 116 4  message length */
+	int64_t rs_type;   /* 120 8  mtype */
 };			   /* 128 */
 
 enum zipc_mq_face { ZIPC_MQ_XSI = 1, ZIPC_MQ_POSIX = 2 };
@@ -143,8 +143,10 @@ _Static_assert(offsetof(struct zipc_mq_ctl, mq_deq) == 176, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_ring_open) == 272, "ABI");
 _Static_assert(sizeof(struct zipc_mq_ctl) == 432, "ABI");
 _Static_assert(sizeof(struct zipc_mq_rslot) == 128, "ABI");
+_Static_assert(offsetof(struct zipc_mq_rslot, rs_seq) == 112, "ABI");
 
-/* Step 2 marked the extent/bitmap arena format, 3 the ring. */
+/* Step 2 marked the extent/bitmap arena format, 3 the ring, 4 its slot
+ * header after the data (one line for a 64-byte message). */
 #define ZIPC_MQ_SIG_PARTS                                                     \
 	ZIPC_SIG_STRUCT(                                                      \
 		ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE,                \
@@ -155,7 +157,7 @@ _Static_assert(sizeof(struct zipc_mq_rslot) == 128, "ABI");
 	ZIPC_SIG_STEP(ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_MQ_SIG_PARTS,      \
 						      struct zipc_mq_rslot),  \
 				      struct zipc_mq_ctl),                    \
-		      3)
+		      4)
 
 #define ZIPC_MQ_ARENA_OFF 512 /* header + control, rounded to a line */
 
@@ -285,8 +287,6 @@ ssize_t zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len,
  * waiters); -1 when the ring was closed. */
 int zipc__ring_has_room(struct zipc_queue *q, size_t len);
 int zipc__ring_has_msg(struct zipc_queue *q, const struct zipc_ring_watch *w);
-/* Before sleeping: finish the step of a side lock's dead holder. */
-void zipc__ring_reap(struct zipc_queue *q);
 /* The word a waiter watches while spinning: the taken position for a
  * sender (@w NULL), the slot where a receiver's scan ended. */
 uint32_t *zipc__ring_watch_word(struct zipc_queue *q,

@@ -21,38 +21,35 @@
  * and the bytes ever taken. Messages in the ring are [deq, enq), so
  * msg_qnum is enq - deq and msg_cbytes the difference of the byte counts.
  *
- * Slots (as in Vyukov's bounded queue). rs_seq of the slot of position p
- * is p while the slot is free for p, p + 1 once the message at p is
- * published, and p + cap once it was taken (free for the next lap).
+ * Slots. rs_seq of a slot is p + 1 once the message at position p is
+ * published there; any other value means "nothing published" (a slot
+ * that held position p - cap still says p - cap + 1).
  *   send (holding mq_slock): check room against mq_deq (through the
  *        senders' cached copy mq_deq_seen: the receivers' line is read
- *        only when the copy says "full"), write size, type and bytes,
- *        publish with the release store rs_seq = p + 1, then advance
- *        mq_enq.
+ *        only when the copy says "full"); room also means the slot's
+ *        previous message was taken. Write the bytes, size and type,
+ *        publish with the release store rs_seq = p + 1, advance mq_enq.
  *   recv (holding mq_rlock): if rs_seq of position deq is deq + 1, copy
- *        the message out, free the slot with the release store
- *        rs_seq = deq + cap, then advance mq_deq (release).
+ *        the message out and advance mq_deq with a release store (the
+ *        sender that reuses the slot a lap later acquires it).
+ * Receivers write nothing in the slots, so a slot's lines only ever move
+ * from the sender's core to the receiver's; and the header follows the
+ * data, so a 64-byte message is one line of data and one of header, and
+ * a receiver watching the header does not steal the line being filled.
  * "Room" is exactly the locked path's has_room() for the queue it would
  * be after close() below: msg_qbytes bounds the bytes and the messages,
  * and the arena's slot count bounds the messages (each ring message
  * needs one arena slot). So the ring is full exactly when the list would
  * be, and a close always fits in the empty arena.
  *
- * Crash safety. Each side's lock is a robust lock (lock.h): the next
- * taker after a dead holder finishes its one step, idempotently:
- *   - a sender that died after publishing position enq (rs_seq is
- *     enq + 1, or enq + cap if a receiver already took it) but before
- *     advancing mq_enq: advance it. Before publishing, the message does
- *     not exist and the slot is still free for enq: nothing to do.
- *   - a receiver that died after freeing position deq (rs_seq is
- *     deq + cap) but before advancing mq_deq: advance it. Before that the
- *     message is still there (its copy died with the receiver).
- * A sender never reuses the slot of a position whose mq_deq advance is
- * pending: room is counted from mq_deq, and deq + cap is past the room.
- * Until the step is finished the queue looks a message fuller than it
- * is, so a waiter about to sleep takes over a side lock whose holder is
- * dead (zipc__ring_reap): blocked senders proceed even if no receiver
- * ever comes again.
+ * Crash safety. Each side's lock is a robust lock (lock.h). A sender
+ * that died after publishing position enq (rs_seq is enq + 1) but before
+ * advancing mq_enq leaves a step that the next taker of mq_slock
+ * finishes (idempotently); before publishing, the message does not
+ * exist. A receiver's one step is the store that advances mq_deq: before
+ * it the message is still there (its copy died with the receiver), after
+ * it the message is gone, so the next taker of mq_rlock has nothing to
+ * finish.
  *
  * Typed receives. msgrcv's selections (msgtyp > 0, < 0, MSG_EXCEPT) scan
  * the published messages from deq under mq_rlock: when the message they
@@ -68,14 +65,14 @@
  * goes through zipc__mq_lock(), which closes the ring: under the
  * queue lock and both side locks it clears mq_ring_open and moves the
  * ring's messages, oldest first, to the list, each tagged with its ring
- * position (ms_ringpos) before the slot is freed. A closer that dies
- * between linking a message and freeing its slot leaves the list's tail
+ * position (ms_ringpos) before mq_deq moves past it. A closer that dies
+ * between linking a message and moving mq_deq leaves the list's tail
  * tagged with the position mq_deq still names; the next closer sees the
- * tag and only frees the slot, so nothing is moved twice. The queue lock
+ * tag and only moves mq_deq, so nothing is moved twice. The queue lock
  * is released by zipc__mq_unlock(), which opens the ring again when the
  * list is empty and nothing needs the list (nobody watching a readiness
- * fd, not removed). Fast-path callers read
- * mq_ring_open under their side lock, so a close serialises with them.
+ * fd, not removed). Fast-path callers read mq_ring_open under their side
+ * lock, so a close serialises with them.
  *
  * Waiting. Ring sleepers use the queue's events and owed-wake counts
  * (mq_rev/mq_rpend, mq_sev/mq_spend) like the locked path's: a sleeper
@@ -133,7 +130,8 @@ zipc__ring_cap(uint32_t nslots)
 	return cap;
 }
 
-/* Make every slot free for its first position at or after @pos. */
+/* Make every slot say "nothing published" for its first position at or
+ * after @pos. */
 static void
 ring_reset(struct zipc_mq_rslot *ring, uint32_t cap, uint32_t pos)
 {
@@ -183,24 +181,13 @@ repair_send_side(struct zipc_queue *q)
 	struct zipc_mq_ctl *c = q->q_ctl;
 	uint64_t e = ld_relaxed(&c->mq_enq);
 	struct zipc_mq_rslot *s = rslot(q, pos_of(e));
-	uint32_t seq = ld_acquire(&s->rs_seq);
-	if (seq == pos_of(e) + 1 || seq == pos_of(e) + q->q_ring_cap)
+	if (ld_acquire(&s->rs_seq) == pos_of(e) + 1)
 		st_release(&c->mq_enq,
 			   pack(pos_of(e) + 1, bytes_of(e) + size_of(s)));
 }
 
-/* The receivers' step after a receiver died holding mq_rlock. */
-static void
-repair_recv_side(struct zipc_queue *q)
-{
-	struct zipc_mq_ctl *c = q->q_ctl;
-	uint64_t d = ld_relaxed(&c->mq_deq);
-	struct zipc_mq_rslot *s = rslot(q, pos_of(d));
-	if (ld_acquire(&s->rs_seq) == pos_of(d) + q->q_ring_cap)
-		st_release(&c->mq_deq,
-			   pack(pos_of(d) + 1, bytes_of(d) + size_of(s)));
-}
-
+/* Take a side's lock; after a dead holder, a sender's step is finished
+ * (a receiver leaves none). */
 static int
 lock_side(struct zipc_queue *q, int sender)
 {
@@ -209,8 +196,6 @@ lock_side(struct zipc_queue *q, int sender)
 	if (unlikely(r == -EOWNERDEAD)) {
 		if (sender)
 			repair_send_side(q);
-		else
-			repair_recv_side(q);
 		r = 0;
 	}
 	return r;
@@ -222,17 +207,14 @@ unlock_side(struct zipc_queue *q, int sender)
 	zipc__unlock(sender ? &q->q_ctl->mq_slock : &q->q_ctl->mq_rlock);
 }
 
-/* Free the slot of position @d's message (@s) and advance mq_deq. */
+/* Take position @d's message (@size bytes): the one store of a receive.
+ * Partner: the ld_acquire of mq_deq in zipc__ring_send (room): our reads
+ * of the slot happen before its next writer's, a lap later. */
 static void
-advance_deq(struct zipc_queue *q, uint64_t d, struct zipc_mq_rslot *s,
-	    uint32_t size)
+advance_deq(struct zipc_queue *q, uint64_t d, uint32_t size)
 {
-	/* Partner: the ld_acquire of rs_seq in zipc__ring_send a lap on:
-	 * our reads of the slot happen before its next writer's. */
-	st_release(&s->rs_seq, pos_of(d) + q->q_ring_cap);
-	ZIPC_CRASH("mq.ring.recv.freed");
-	/* Partner: the ld_acquire of mq_deq in zipc__ring_send (room). */
 	st_release(&q->q_ctl->mq_deq, pack(pos_of(d) + 1, bytes_of(d) + size));
+	ZIPC_CRASH("mq.ring.recv.advanced");
 }
 
 int
@@ -259,12 +241,6 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 	}
 	uint32_t p = pos_of(e);
 	struct zipc_mq_rslot *s = rslot(q, p);
-	/* Partner: the st_release freeing it in advance_deq. With room, the
-	 * slot's previous message was taken, so anything else is garbage. */
-	if (ld_acquire(&s->rs_seq) != p) {
-		unlock_side(q, 1);
-		return -EUCLEAN;
-	}
 	st_relaxed(&s->rs_size, (uint32_t)len);
 	st_relaxed(&s->rs_type, type);
 	memcpy(s->rs_data, buf, len);
@@ -273,9 +249,10 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 	st_release(&s->rs_seq, p + 1);
 	ZIPC_CRASH("mq.ring.send.published");
 	st_relaxed(&c->mq_enq, pack(p + 1, bytes_of(e) + (uint32_t)len));
-	/* Ask for the next slot's line now, so its transfer from the
-	 * receiver's core overlaps with what we do until the next send. */
-	__builtin_prefetch(rslot(q, p + 1), 1);
+	/* Ask for the next slot's lines now, so their transfer overlaps
+	 * with what we do until the next send. */
+	__builtin_prefetch(rslot(q, p + 1)->rs_data, 1);
+	__builtin_prefetch(&rslot(q, p + 1)->rs_seq, 1);
 	unlock_side(q, 1);
 	return 0;
 }
@@ -351,23 +328,13 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 	size_t n = size < len ? size : len;
 	memcpy(buf, s->rs_data, n);
 	ZIPC_CRASH("mq.ring.recv.copied");
-	advance_deq(q, d, s, size);
-	__builtin_prefetch(rslot(q, pos_of(d) + 1), 0);
+	advance_deq(q, d, size);
+	/* The next message's two lines, while we return and come back. */
+	__builtin_prefetch(&rslot(q, pos_of(d) + 1)->rs_seq, 0);
+	__builtin_prefetch(rslot(q, pos_of(d) + 1)->rs_data, 0);
 	unlock_side(q, 0);
 	*type = ty;
 	return (ssize_t)n;
-}
-
-void
-zipc__ring_reap(struct zipc_queue *q)
-{
-	struct zipc_mq_ctl *c = q->q_ctl;
-	for (int sender = 0; sender < 2; sender++) {
-		struct zipc_lock *lk = sender ? &c->mq_slock : &c->mq_rlock;
-		if (ld_relaxed(&lk->lk_word) && !zipc__lock_owner_alive(lk) &&
-		    lock_side(q, sender) == 0)
-			unlock_side(q, sender);
-	}
 }
 
 int
@@ -423,8 +390,7 @@ zipc__ring_close(struct zipc_queue *q)
 	 * its slot: only the freeing is left to do. */
 	if (pos_of(d) != pos_of(e) &&
 	    zipc__mq_tail_ringpos(q) == (uint64_t)pos_of(d) + 1) {
-		struct zipc_mq_rslot *s = rslot(q, pos_of(d));
-		advance_deq(q, d, s, size_of(s));
+		advance_deq(q, d, size_of(rslot(q, pos_of(d))));
 		d = ld_relaxed(&c->mq_deq);
 	}
 	for (uint32_t k = 0; pos_of(d) != pos_of(e); k++) {
@@ -442,7 +408,7 @@ zipc__ring_close(struct zipc_queue *q)
 		if (r < 0)
 			break;
 		ZIPC_CRASH("mq.ring.close.moved");
-		advance_deq(q, d, s, size);
+		advance_deq(q, d, size);
 		d = ld_relaxed(&c->mq_deq);
 	}
 	if (r < 0) {
@@ -519,8 +485,8 @@ zipc__ring_check(struct zipc_queue *q)
 			    ld_relaxed(&s->rs_type) < 1)
 				return -EUCLEAN;
 			bytes += ld_relaxed(&s->rs_size);
-		} else if (seq != p) {
-			return -EUCLEAN;
+		} else if (seq == p + 1) {
+			return -EUCLEAN; /* published past the end */
 		}
 	}
 	return bytes == bytes_of(e) - bytes_of(d) ? 0 : -EUCLEAN;

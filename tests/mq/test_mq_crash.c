@@ -545,7 +545,8 @@ main(void)
 		int op, committed;
 	} rpts[] = {
 		{"mq.ring.send.written", 0, 0}, {"mq.ring.send.published", 0, 1},
-		{"mq.ring.recv.copied", 1, 0},	{"mq.ring.recv.freed", 1, 1},
+		{"mq.ring.recv.copied", 1, 0},
+		{"mq.ring.recv.advanced", 1, 1},
 		{"mq.ring.close.closed", 2, 0}, {"mq.ring.close.moved", 2, 0},
 	};
 	for (size_t i = 0; i < sizeof(rpts) / sizeof(rpts[0]); i++) {
