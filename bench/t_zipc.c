@@ -5,6 +5,8 @@
  * like:
  *   zipc-msg        XSI face (zipc_msgget/msgsnd/msgrcv), one queue,
  *                   mtype = direction: as xsi-msg
+ *   zipc-msg-poll   XSI face, one queue per direction, the receiver
+ *                   polling msgrcv(IPC_NOWAIT) instead of sleeping
  *   zipc-mq         POSIX face (zipc_mq_open/send/receive), one queue per
  *                   direction, names unlinked at once: as posix-mq
  *   zipc-mq-poll    the same queues, the receiver polling with the native
@@ -50,9 +52,13 @@ track_file(const char *kind, int id)
 
 /* ---- XSI message queue ---- */
 
+/* One queue both ways (mtype = direction, as xsi-msg), or one queue per
+ * direction (the polling row: each queue then has one sender and one
+ * receiver, as a poller's queues would). Side s sends on id[s] and
+ * receives from id[1 - s]. */
 struct zmsq_link {
-	int id;
-	int handle;
+	int id[2];
+	int handle[2];
 	int side;
 	struct {
 		long mtype;
@@ -65,16 +71,18 @@ zmsq_destroy(void *link)
 {
 	struct zmsq_link *l = link;
 
-	if (l->id >= 0)
-		zipc_msgctl(l->id, IPC_RMID, NULL);
-	if (l->handle >= 0)
-		bench_obj_remove(l->handle);	/* already gone: ENOENT */
+	for (int k = 0; k < 2; k++) {
+		if (l->id[k] >= 0 && (k == 0 || l->id[1] != l->id[0]))
+			zipc_msgctl(l->id[k], IPC_RMID, NULL);
+		if (l->handle[k] >= 0)
+			bench_obj_remove(l->handle[k]); /* gone: ENOENT */
+	}
 	free(l->msg);
 	free(l);
 }
 
 static int
-zmsq_open(size_t msg_size, void **linkp)
+zmsq_make(size_t msg_size, int queues, void **linkp)
 {
 	struct zmsq_link *l;
 	int e;
@@ -84,17 +92,33 @@ zmsq_open(size_t msg_size, void **linkp)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	l->handle = -1;
+	l->id[0] = l->id[1] = l->handle[0] = l->handle[1] = -1;
 	l->msg = malloc(sizeof(*l->msg) + msg_size);
-	l->id = zipc_msgget(IPC_PRIVATE, IPC_CREAT | 0600);
-	if (!l->msg || l->id < 0) {
-		e = l->msg ? -errno : -ENOMEM;
-		zmsq_destroy(l);
-		return e;
+	for (int k = 0; k < queues; k++) {
+		l->id[k] = zipc_msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+		if (!l->msg || l->id[k] < 0) {
+			e = l->msg ? -errno : -ENOMEM;
+			zmsq_destroy(l);
+			return e;
+		}
+		l->handle[k] = track_file("msg", l->id[k]);
 	}
-	l->handle = track_file("msg", l->id);
+	if (queues == 1)
+		l->id[1] = l->id[0];
 	*linkp = l;
 	return 0;
+}
+
+static int
+zmsq_open(size_t msg_size, void **linkp)
+{
+	return zmsq_make(msg_size, 1, linkp);
+}
+
+static int
+zmsq_open_pair(size_t msg_size, void **linkp)
+{
+	return zmsq_make(msg_size, 2, linkp);
 }
 
 static int
@@ -111,14 +135,15 @@ zmsq_send(void *link, const void *buf, size_t len)
 
 	l->msg->mtype = 1 + l->side;
 	memcpy(l->msg->mtext, buf, len);
-	return zipc_msgsnd(l->id, l->msg, len, 0) < 0 ? -errno : 0;
+	return zipc_msgsnd(l->id[l->side], l->msg, len, 0) < 0 ? -errno : 0;
 }
 
 static int
 zmsq_recv(void *link, void *buf, size_t len)
 {
 	struct zmsq_link *l = link;
-	ssize_t n = zipc_msgrcv(l->id, l->msg, len, 1 + (1 - l->side), 0);
+	ssize_t n = zipc_msgrcv(l->id[1 - l->side], l->msg, len,
+				1 + (1 - l->side), 0);
 
 	if (n < 0)
 		return -errno;
@@ -126,6 +151,29 @@ zmsq_recv(void *link, void *buf, size_t len)
 		return -EPROTO;
 	memcpy(buf, l->msg->mtext, len);
 	return 0;
+}
+
+/* Never sleeps: msgrcv(IPC_NOWAIT) in a loop. */
+static int
+zmsq_recv_poll(void *link, void *buf, size_t len)
+{
+	struct zmsq_link *l = link;
+
+	for (;;) {
+		ssize_t n = zipc_msgrcv(l->id[1 - l->side], l->msg, len,
+					1 + (1 - l->side), IPC_NOWAIT);
+		if (n >= 0) {
+			if ((size_t)n != len)
+				return -EPROTO;
+			memcpy(buf, l->msg->mtext, len);
+			return 0;
+		}
+		if (errno != ENOMSG)
+			return -errno;
+		if (bench_expired)
+			return -EINTR;
+		bench_cpu_relax();
+	}
 }
 
 /* ---- POSIX message queues, blocking and polling ---- */
@@ -404,6 +452,16 @@ static const struct bench_xport xport_zipc_msg = {
 	.send = zmsq_send, .recv = zmsq_recv, .destroy = zmsq_destroy,
 };
 
+static const struct bench_xport xport_zipc_msg_poll = {
+	.name = "zipc-msg-poll",
+	.twin = "xsi-msg",
+	.desc = "zipc XSI message queues, one per direction, receiver polls "
+		"msgrcv(IPC_NOWAIT)",
+	.group = BENCH_GROUP_ZIPC,
+	.open = zmsq_open_pair, .attach = zmsq_attach,
+	.send = zmsq_send, .recv = zmsq_recv_poll, .destroy = zmsq_destroy,
+};
+
 static const struct bench_xport xport_zipc_mq = {
 	.name = "zipc-mq",
 	.twin = "posix-mq",
@@ -443,6 +501,7 @@ static const struct bench_xport xport_zipc_posixsem = {
 };
 
 const struct bench_xport *const bench_xports_zipc[] = {
-	&xport_zipc_msg, &xport_zipc_mq, &xport_zipc_mq_poll,
+	&xport_zipc_msg, &xport_zipc_msg_poll, &xport_zipc_mq,
+	&xport_zipc_mq_poll,
 	&xport_zipc_xsisem, &xport_zipc_posixsem, NULL,
 };

@@ -102,7 +102,7 @@ zipc__futex_wake(uint32_t *word, int n)
 	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
-static __thread uint32_t spin_budget_ns = 16000;
+static ZIPC_TLS uint32_t spin_budget_ns = 16000;
 
 static uint64_t
 mono_ns(void)

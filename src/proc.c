@@ -104,8 +104,8 @@ zipc__proc_rec_alive(const struct zipc_proc *rec)
 
 /* Per-process and per-thread caches; fork invalidates both in the child. */
 static struct zipc_proc self_cache;
-static __thread uint32_t tid_cache;
-static __thread uint64_t tid_start_cache;
+static ZIPC_TLS uint32_t tid_cache;
+static ZIPC_TLS uint64_t tid_start_cache;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void

@@ -116,7 +116,7 @@
 #define SPIN_INIT_NS 20000
 #define SPIN_PROBE 32 /* with spinning off, still probe once in this many */
 #define SPIN_PROBE_NS 8000 /* long enough for a cross-core round trip */
-#define SPIN_GAP_RECV 4	   /* pauses between loads, at most (~10 ns each) */
+#define SPIN_GAP_RECV 32	   /* pauses between loads, at most (~10 ns each) */
 #define SPIN_GAP_SEND 32
 #define SPIN_BATCH_SEND 64 /* see send_batch */
 

@@ -106,7 +106,7 @@ struct zipc_mq_ctl {			/* off size */
 	struct zipc_ipc_perm mq_perm;	/* 224 32 */
 	int64_t mq_ctime;		/* 256  8 */
 	uint64_t mq_qbytes;		/* 264  8  XSI byte limit/POSIX maxmsg */
-	uint32_t mq_ring_open;		/* 272  4  ring in use (read-mostly) */
+	uint32_t mq_ring_open;		/* 272  4  ring in use when odd */
 	uint32_t mq_ring_cap;		/* 276  4  ring slots, 0: none */
 	uint32_t mq_perm_gen;		/* 280  4  bumped by IPC_SET */
 	uint32_t mq_resv0;		/* 284  4 */

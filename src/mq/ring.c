@@ -59,11 +59,11 @@
  * needs the list.
  *
  * Modes. The ring and the list never both hold messages. The ring is in
- * use (mq_ring_open, on a read-mostly line) only while the list is
+ * use (mq_ring_open odd, on a read-mostly line) only while the list is
  * empty; anything the ring cannot do -- a receive that picks a message
  * behind the head, MSG_COPY, a long message, msgctl, a readiness fd --
  * goes through zipc__mq_lock(), which closes the ring: under the
- * queue lock and both side locks it clears mq_ring_open and moves the
+ * queue lock and both side locks it makes mq_ring_open even and moves the
  * ring's messages, oldest first, to the list, each tagged with its ring
  * position (ms_ringpos) before mq_deq moves past it. A closer that dies
  * between linking a message and moving mq_deq leaves the list's tail
@@ -72,7 +72,12 @@
  * is released by zipc__mq_unlock(), which opens the ring again when the
  * list is empty and nothing needs the list (nobody watching a readiness
  * fd, not removed). Fast-path callers read mq_ring_open under their side
- * lock, so a close serialises with them.
+ * lock, so a close serialises with them. Every close and every opening
+ * adds one to mq_ring_open, so a receiver can also prove the queue empty
+ * without any lock: the ring open with the same count before and after
+ * it saw nothing published at mq_deq (an unchanged mq_deq) means the ring
+ * was open, and so the list empty, at that moment -- a polling receiver
+ * then writes nothing at all.
  *
  * Waiting. Ring sleepers use the queue's events and owed-wake counts
  * (mq_rev/mq_rpend, mq_sev/mq_spend) like the locked path's: a sleeper
@@ -152,7 +157,7 @@ zipc__ring_init(struct zipc_mq_ctl *c, struct zipc_mq_rslot *ring,
 		return;
 	ring_reset(ring, cap, 0);
 	c->mq_enq = c->mq_deq = c->mq_deq_seen = 0;
-	c->mq_ring_open = 1;
+	c->mq_ring_open = 1; /* odd: open */
 }
 
 /* Room for a @len-byte message with sent word @e and taken word @d. */
@@ -224,7 +229,7 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 	struct zipc_mq_ctl *c = q->q_ctl;
 	if (lock_side(q, 1) < 0)
 		return ZIPC_RING_CLOSED;
-	if (!ld_relaxed(&c->mq_ring_open)) {
+	if (!(ld_relaxed(&c->mq_ring_open) & 1)) {
 		unlock_side(q, 1);
 		return ZIPC_RING_CLOSED;
 	}
@@ -241,9 +246,12 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 	}
 	uint32_t p = pos_of(e);
 	struct zipc_mq_rslot *s = rslot(q, p);
+	/* The data's line, then the header's three stores back to back: a
+	 * receiver watching the header takes its line away once, not
+	 * between them. */
+	memcpy(s->rs_data, buf, len);
 	st_relaxed(&s->rs_size, (uint32_t)len);
 	st_relaxed(&s->rs_type, type);
-	memcpy(s->rs_data, buf, len);
 	ZIPC_CRASH("mq.ring.send.written");
 	/* The publishing store. Partner: ld_acquire in zipc__ring_recv. */
 	st_release(&s->rs_seq, p + 1);
@@ -299,13 +307,28 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 		struct zipc_ring_watch *w)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
+	/* Empty without a lock (see Modes): the loads are acquire so that
+	 * each happens after the one before. */
+	uint32_t gen = ld_acquire(&c->mq_ring_open);
+	if (!(gen & 1))
+		return ZIPC_RING_CLOSED;
+	uint64_t d = ld_acquire(&c->mq_deq);
+	/* Fetch the data's line beside the header's: when the message has
+	 * come, both misses overlap instead of following each other. */
+	__builtin_prefetch(rslot(q, pos_of(d))->rs_data, 0);
+	if (ld_acquire(&rslot(q, pos_of(d))->rs_seq) != pos_of(d) + 1 &&
+	    ld_acquire(&c->mq_deq) == d &&
+	    ld_relaxed(&c->mq_ring_open) == gen) {
+		w->rw_deq = w->rw_end = pos_of(d);
+		return -ENOMSG;
+	}
 	if (lock_side(q, 0) < 0)
 		return ZIPC_RING_CLOSED;
-	if (!ld_relaxed(&c->mq_ring_open)) {
+	if (!(ld_relaxed(&c->mq_ring_open) & 1)) {
 		unlock_side(q, 0);
 		return ZIPC_RING_CLOSED;
 	}
-	uint64_t d = ld_relaxed(&c->mq_deq);
+	d = ld_relaxed(&c->mq_deq);
 	uint32_t end = pos_of(d);
 	int where = ring_find(q, pos_of(d), sel, t, &end);
 	if (where != HEAD) {
@@ -329,9 +352,8 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 	memcpy(buf, s->rs_data, n);
 	ZIPC_CRASH("mq.ring.recv.copied");
 	advance_deq(q, d, size);
-	/* The next message's two lines, while we return and come back. */
+	/* The next message's header, while we return and come back. */
 	__builtin_prefetch(&rslot(q, pos_of(d) + 1)->rs_seq, 0);
-	__builtin_prefetch(rslot(q, pos_of(d) + 1)->rs_data, 0);
 	unlock_side(q, 0);
 	*type = ty;
 	return (ssize_t)n;
@@ -341,7 +363,7 @@ int
 zipc__ring_has_room(struct zipc_queue *q, size_t len)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	if (!ld_acquire(&c->mq_ring_open))
+	if (!(ld_acquire(&c->mq_ring_open) & 1))
 		return -1;
 	return room(q, ld_relaxed(&c->mq_enq), ld_acquire(&c->mq_deq), len);
 }
@@ -350,7 +372,7 @@ int
 zipc__ring_has_msg(struct zipc_queue *q, const struct zipc_ring_watch *w)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	if (!ld_acquire(&c->mq_ring_open))
+	if (!(ld_acquire(&c->mq_ring_open) & 1))
 		return -1;
 	/* A message taken since the scan, or one published where it ended
 	 * (every later one is published after that one). */
@@ -375,13 +397,15 @@ zipc__ring_close(struct zipc_queue *q)
 	/* Closed and empty: nothing to do, and no side lock to take. (A
 	 * sender that died publishing did so while the ring was open; the
 	 * close that followed took mq_slock and finished its step.) */
-	int was_open = ld_relaxed(&c->mq_ring_open) != 0;
+	uint32_t gen = ld_relaxed(&c->mq_ring_open);
+	int was_open = gen & 1;
 	if (!was_open &&
 	    pos_of(ld_relaxed(&c->mq_enq)) == pos_of(ld_relaxed(&c->mq_deq)))
 		return 0;
 	lock_side(q, 1);
 	lock_side(q, 0);
-	st_relaxed(&c->mq_ring_open, 0);
+	if (was_open)
+		st_relaxed(&c->mq_ring_open, gen + 1);
 	ZIPC_CRASH("mq.ring.close.closed");
 	int r = 0;
 	uint64_t e = ld_relaxed(&c->mq_enq);
@@ -431,7 +455,8 @@ int
 zipc__ring_reopen(struct zipc_queue *q)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	if (!q->q_ring || ld_relaxed(&c->mq_ring_open) ||
+	uint32_t gen = ld_relaxed(&c->mq_ring_open);
+	if (!q->q_ring || (gen & 1) ||
 	    ld_relaxed(&c->mq_head) || ld_relaxed(&c->mq_rd[0].rf_watchers) ||
 	    ld_relaxed(&c->mq_rd[1].rf_watchers) ||
 	    ld_acquire(&zipc__obj_hdr(&q->q_obj)->sh_state) != ZIPC_SEG_READY)
@@ -441,7 +466,7 @@ zipc__ring_reopen(struct zipc_queue *q)
 	int ok = pos_of(ld_relaxed(&c->mq_enq)) ==
 		 pos_of(ld_relaxed(&c->mq_deq));
 	if (ok)
-		st_release(&c->mq_ring_open, 1);
+		st_release(&c->mq_ring_open, gen + 1);
 	unlock_side(q, 0);
 	unlock_side(q, 1);
 	return ok;
@@ -471,7 +496,7 @@ zipc__ring_check(struct zipc_queue *q)
 		return 0;
 	uint64_t e = ld_relaxed(&c->mq_enq), d = ld_relaxed(&c->mq_deq);
 	uint32_t n = pos_of(e) - pos_of(d), cap = q->q_ring_cap;
-	int open = ld_relaxed(&c->mq_ring_open) != 0;
+	int open = ld_relaxed(&c->mq_ring_open) & 1;
 	if (n > q->q_nslots || (!open && n) || (open && ld_relaxed(&c->mq_head)))
 		return -EUCLEAN;
 	uint32_t bytes = 0;
