@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "atomic.h"
 #include "mq/mq.h"
 #include "registry.h"
 #include "testutil.h"
@@ -638,6 +639,160 @@ test_fragmented(void **state)
 	assert_int_equal(zipc_msgctl(id, IPC_RMID, NULL), 0);
 }
 
+/* ---- the XSI ring and the list (src/mq/ring.c) ------------------------- */
+
+struct big {
+	long t;
+	char x[512];
+};
+
+static int
+ring_is_open(int id)
+{
+	zipc_queue *q;
+	assert_int_equal(zipc_queue_from_msqid(id, &q), 0);
+	int open = ld_relaxed(&q->q_ctl->mq_ring_open) & 1;
+	zipc_queue_close(q);
+	return open;
+}
+
+static void
+send_sized(int id, long t, char c, size_t len)
+{
+	struct big m = {t, {0}};
+	memset(m.x, c, len);
+	assert_int_equal(zipc_msgsnd(id, &m, len, IPC_NOWAIT), 0);
+}
+
+static char
+recv_first(int id, long typ, int flags, ssize_t *len)
+{
+	struct big m = {0, {0}};
+	*len = zipc_msgrcv(id, &m, sizeof(m.x), typ, flags | IPC_NOWAIT);
+	return *len > 0 ? m.x[0] : 0;
+}
+
+/*
+ * Short messages go through the ring, anything it cannot do through the
+ * list; the queue stays one FIFO across the switches, msqid_ds counts
+ * both, and the ring is used again once the list is empty.
+ */
+static void
+test_ring_modes(void **state)
+{
+	(void)state;
+	int id = zipc_msgget(IPC_PRIVATE, 0600);
+	struct msqid_ds ds;
+	ssize_t n;
+	assert_true(ring_is_open(id));
+	send_sized(id, 1, 'a', 10);  /* ring */
+	send_sized(id, 1, 'b', 300); /* long: closes the ring */
+	assert_false(ring_is_open(id));
+	send_sized(id, 1, 'c', 10); /* list, behind b */
+	assert_int_equal(zipc_msgctl(id, IPC_STAT, &ds), 0);
+	assert_int_equal(ds.msg_qnum, 3);
+	assert_int_equal(ds.msg_cbytes, 320);
+	assert_int_equal(recv_first(id, 0, 0, &n), 'a');
+	assert_int_equal(recv_first(id, 0, 0, &n), 'b');
+	assert_int_equal(n, 300);
+	assert_int_equal(recv_first(id, 0, 0, &n), 'c');
+	assert_true(ring_is_open(id)); /* the list emptied */
+
+	/* Typed receives: the head from the ring, anything behind it from
+	 * the list; MSG_EXCEPT and msgtyp < 0 as msgrcv says. */
+	send_sized(id, 2, 'x', 8);
+	send_sized(id, 3, 'y', 8);
+	send_sized(id, 1, 'z', 8);
+	assert_int_equal(recv_first(id, 2, 0, &n), 'x'); /* head: ring */
+	assert_true(ring_is_open(id));
+	assert_int_equal(recv_first(id, -3, 0, &n), 'z'); /* lowest type */
+	assert_false(ring_is_open(id));
+	assert_int_equal(recv_first(id, 3, MSG_EXCEPT, &n), 0);
+	assert_int_equal(n, -1);
+	assert_int_equal(errno, ENOMSG);
+	assert_int_equal(recv_first(id, 3, 0, &n), 'y');
+	assert_true(ring_is_open(id));
+
+	/* Nothing that matches: ENOMSG from the ring, which stays open. */
+	send_sized(id, 5, 'q', 8);
+	assert_int_equal(recv_first(id, 4, 0, &n), 0);
+	assert_int_equal(errno, ENOMSG);
+	assert_true(ring_is_open(id));
+	/* E2BIG leaves the message; MSG_NOERROR truncates it. */
+	struct big m;
+	assert_int_equal(zipc_msgrcv(id, &m, 4, 0, IPC_NOWAIT), -1);
+	assert_int_equal(errno, E2BIG);
+	assert_int_equal(zipc_msgrcv(id, &m, 4, 0, IPC_NOWAIT | MSG_NOERROR),
+			 4);
+	assert_int_equal(xsi_check(id), 0);
+
+	/* Full is the same in both modes: msg_qbytes bytes. */
+	zipc_msgctl(id, IPC_STAT, &ds);
+	ds.msg_qbytes = 64;
+	assert_int_equal(zipc_msgctl(id, IPC_SET, &ds), 0);
+	for (int k = 0; k < 8; k++)
+		send_sized(id, 1, 'f', 8);
+	assert_true(ring_is_open(id));
+	struct big f = {1, "f"};
+	assert_int_equal(zipc_msgsnd(id, &f, 1, IPC_NOWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(zipc_msgctl(id, IPC_STAT, &ds), 0); /* closes */
+	assert_int_equal(ds.msg_qnum, 8);
+	assert_int_equal(zipc_msgsnd(id, &f, 1, IPC_NOWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(xsi_check(id), 0);
+	assert_int_equal(zipc_msgctl(id, IPC_RMID, NULL), 0);
+}
+
+/* A child's sends, told apart by a pipe: 'g' go, 'd' done. */
+static int perm_pipe[2][2];
+
+static int
+perm_child(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	char c;
+	if (tu_become_nobody() < 0)
+		return 77;
+	struct big m = {1, "p"};
+	if (zipc_msgsnd(id, &m, 1, IPC_NOWAIT) < 0)
+		return 1; /* 0666: allowed, and remembered */
+	if (write(perm_pipe[1][1], "d", 1) != 1 ||
+	    read(perm_pipe[0][0], &c, 1) != 1)
+		return 2;
+	if (!(zipc_msgsnd(id, &m, 1, IPC_NOWAIT) < 0 && errno == EACCES))
+		return 3; /* IPC_SET took write away: seen at once */
+	return 0;
+}
+
+/* A remembered permission check is forgotten when IPC_SET changes the
+ * queue's permissions. */
+static void
+test_perm_cache(void **state)
+{
+	(void)state;
+	int id = zipc_msgget(IPC_PRIVATE, 0666);
+	assert_int_equal(pipe(perm_pipe[0]), 0);
+	assert_int_equal(pipe(perm_pipe[1]), 0);
+	pid_t p = tu_fork(perm_child, (void *)(intptr_t)id);
+	char c = 0;
+	if (read(perm_pipe[1][0], &c, 1) == 1) {
+		struct msqid_ds ds;
+		assert_int_equal(zipc_msgctl(id, IPC_STAT, &ds), 0);
+		ds.msg_perm.mode = 0600;
+		assert_int_equal(zipc_msgctl(id, IPC_SET, &ds), 0);
+		assert_int_equal(write(perm_pipe[0][1], "g", 1), 1);
+	}
+	int st = tu_wait(p, 10000);
+	if (st != 77)
+		assert_int_equal(st, 0);
+	for (int k = 0; k < 2; k++) {
+		close(perm_pipe[k][0]);
+		close(perm_pipe[k][1]);
+	}
+	assert_int_equal(zipc_msgctl(id, IPC_RMID, NULL), 0);
+}
+
 static void
 test_no_leftovers(void **state)
 {
@@ -661,6 +816,8 @@ main(void)
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fragmented),
+		cmocka_unit_test(test_ring_modes),
+		cmocka_unit_test(test_perm_cache),
 		cmocka_unit_test(test_no_leftovers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
