@@ -92,8 +92,9 @@ struct zipc_mq_ctl {			/* off size */
 	int64_t mq_rtime;		/* 136  8 */
 	uint32_t mq_lrpid;		/* 144  4 */
 	uint32_t mq_spend;		/* 148  4  asleep, no wake sent yet */
-	struct zipc_lock mq_rlock;	/* 152 24  ring: receivers' lock */
-	uint64_t mq_deq;		/* 176  8  ring: taken pos | bytes<<32 */
+	uint64_t mq_rresv2[3];		/* 152 24 */
+	uint64_t mq_deq;		/* 176  8  ring: taken pos | bytes<<32
+					 *          | closed<<63 */
 	uint64_t mq_sresv;		/* 184  8 */
 	/* Fixed at creation (validated against the file on every open). */
 	uint32_t mq_face;		/* 192  4  enum zipc_mq_face */
@@ -138,7 +139,6 @@ _Static_assert(offsetof(struct zipc_mq_ctl, mq_nvalue) == 328, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_nid) == 344, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_slock) == 88, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_deq_seen) == 120, "ABI");
-_Static_assert(offsetof(struct zipc_mq_ctl, mq_rlock) == 152, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_deq) == 176, "ABI");
 _Static_assert(offsetof(struct zipc_mq_ctl, mq_ring_open) == 272, "ABI");
 _Static_assert(sizeof(struct zipc_mq_ctl) == 432, "ABI");
@@ -146,7 +146,8 @@ _Static_assert(sizeof(struct zipc_mq_rslot) == 128, "ABI");
 _Static_assert(offsetof(struct zipc_mq_rslot, rs_seq) == 112, "ABI");
 
 /* Step 2 marked the extent/bitmap arena format, 3 the ring, 4 its slot
- * header after the data (one line for a 64-byte message). */
+ * header after the data (one line for a 64-byte message), 5 receivers
+ * taking with a CAS of mq_deq instead of a lock. */
 #define ZIPC_MQ_SIG_PARTS                                                     \
 	ZIPC_SIG_STRUCT(                                                      \
 		ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE,                \
@@ -157,7 +158,7 @@ _Static_assert(offsetof(struct zipc_mq_rslot, rs_seq) == 112, "ABI");
 	ZIPC_SIG_STEP(ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_MQ_SIG_PARTS,      \
 						      struct zipc_mq_rslot),  \
 				      struct zipc_mq_ctl),                    \
-		      4)
+		      5)
 
 #define ZIPC_MQ_ARENA_OFF 512 /* header + control, rounded to a line */
 

@@ -6,20 +6,21 @@
  * Why. Under the queue lock (engine.c) every message hands the lock's
  * line, which also holds the list ends and counters, from the sender's
  * core to the receiver's and back: two or three line transfers per
- * message, whatever else is done. Here senders and receivers each have a
- * lock and a position word of their own, on a line of their own
- * (mq_slock/mq_enq on the senders' line, mq_rlock/mq_deq on the
- * receivers'), so a busy queue moves only the message's own slot between
- * the cores -- the one transfer the data needs anyway.
+ * message, whatever else is done. Here senders have a lock and a position
+ * word on a line of their own (mq_slock, mq_enq) and receivers a position
+ * word on another (mq_deq), so a busy queue moves little more than the
+ * message's own slot between the cores -- the transfer the data needs
+ * anyway.
  *
  * Layout. A ring of q_ring_cap slots (a power of two, at least the
  * arena's slot count; struct zipc_mq_rslot, 128 bytes) follows the
  * arena's bitmap. Positions count messages from the queue's creation
  * (modulo 2^32); position p lives in slot p & (cap - 1). mq_enq and mq_deq
- * each pack a position with a byte count (pos | bytes << 32): the next
- * position to send to and the bytes ever sent, the next position to take
- * and the bytes ever taken. Messages in the ring are [deq, enq), so
- * msg_qnum is enq - deq and msg_cbytes the difference of the byte counts.
+ * each pack a position with a 31-bit byte count (pos | bytes << 32): the
+ * next position to send to and the bytes ever sent, the next position to
+ * take and the bytes ever taken; bit 63 of mq_deq (DEQ_CLOSED) shuts the
+ * receivers out. Messages in the ring are [deq, enq), so msg_qnum is
+ * enq - deq and msg_cbytes the difference of the byte counts.
  *
  * Slots. rs_seq of a slot is p + 1 once the message at position p is
  * published there; any other value means "nothing published" (a slot
@@ -29,9 +30,12 @@
  *        only when the copy says "full"); room also means the slot's
  *        previous message was taken. Write the bytes, size and type,
  *        publish with the release store rs_seq = p + 1, advance mq_enq.
- *   recv (holding mq_rlock): if rs_seq of position deq is deq + 1, copy
- *        the message out and advance mq_deq with a release store (the
- *        sender that reuses the slot a lap later acquires it).
+ *   recv (no lock): read mq_deq = d; if rs_seq of position d is d + 1,
+ *        copy the message out, then take it with one CAS of mq_deq from
+ *        d to d + 1 (release). Until mq_deq moves past d no sender
+ *        reuses the slot, so a copy whose CAS succeeds is whole; a CAS
+ *        that fails (another receiver took it, or a closer set
+ *        DEQ_CLOSED) drops the copy and starts again.
  * Receivers write nothing in the slots, so a slot's lines only ever move
  * from the sender's core to the receiver's; and the header follows the
  * data, so a 64-byte message is one line of data and one of header, and
@@ -42,28 +46,26 @@
  * needs one arena slot). So the ring is full exactly when the list would
  * be, and a close always fits in the empty arena.
  *
- * Crash safety. Each side's lock is a robust lock (lock.h). A sender
- * that died after publishing position enq (rs_seq is enq + 1) but before
- * advancing mq_enq leaves a step that the next taker of mq_slock
- * finishes (idempotently); before publishing, the message does not
- * exist. A receiver's one step is the store that advances mq_deq: before
- * it the message is still there (its copy died with the receiver), after
- * it the message is gone, so the next taker of mq_rlock has nothing to
- * finish.
+ * Crash safety. mq_slock is a robust lock (lock.h). A sender that died
+ * after publishing position enq (rs_seq is enq + 1) but before advancing
+ * mq_enq leaves a step that the next taker of mq_slock finishes
+ * (idempotently); before publishing, the message does not exist. A
+ * receiver's one step is its CAS: before it the message is still there
+ * (its copy died with the receiver), after it the message is gone.
  *
  * Typed receives. msgrcv's selections (msgtyp > 0, < 0, MSG_EXCEPT) scan
- * the published messages from deq under mq_rlock: when the message they
- * pick is the head, the ring takes it (a queue used in both directions,
- * mtype naming the direction, holds one message at a time); when nothing
- * matches they wait on the ring; only a message picked from further on
- * needs the list.
+ * the published messages from deq: when the message they pick is the
+ * head, the ring takes it (a queue used in both directions, mtype naming
+ * the direction, holds one message at a time); when nothing matches they
+ * wait on the ring; only a message picked from further on needs the list.
  *
  * Modes. The ring and the list never both hold messages. The ring is in
  * use (mq_ring_open odd, on a read-mostly line) only while the list is
  * empty; anything the ring cannot do -- a receive that picks a message
  * behind the head, MSG_COPY, a long message, msgctl, a readiness fd --
- * goes through zipc__mq_lock(), which closes the ring: under the
- * queue lock and both side locks it makes mq_ring_open even and moves the
+ * goes through zipc__mq_lock(), which closes the ring: under the queue
+ * lock and mq_slock it makes mq_ring_open even, sets DEQ_CLOSED (a CAS,
+ * so no receiver takes anything after it) and moves the
  * ring's messages, oldest first, to the list, each tagged with its ring
  * position (ms_ringpos) before mq_deq moves past it. A closer that dies
  * between linking a message and moving mq_deq leaves the list's tail
@@ -71,13 +73,12 @@
  * tag and only moves mq_deq, so nothing is moved twice. The queue lock
  * is released by zipc__mq_unlock(), which opens the ring again when the
  * list is empty and nothing needs the list (nobody watching a readiness
- * fd, not removed). Fast-path callers read mq_ring_open under their side
- * lock, so a close serialises with them. Every close and every opening
- * adds one to mq_ring_open, so a receiver can also prove the queue empty
- * without any lock: the ring open with the same count before and after
- * it saw nothing published at mq_deq (an unchanged mq_deq) means the ring
- * was open, and so the list empty, at that moment -- a polling receiver
- * then writes nothing at all.
+ * fd, not removed). Senders read mq_ring_open under mq_slock, so a close
+ * serialises with them. Every close and every opening adds one to
+ * mq_ring_open, so a receiver proves "nothing here" without any lock: the
+ * ring open with the same count before and after it saw nothing (with an
+ * unchanged mq_deq) means the ring was open, and so the list empty, at
+ * that moment -- a polling receiver writes nothing at all.
  *
  * Waiting. Ring sleepers use the queue's events and owed-wake counts
  * (mq_rev/mq_rpend, mq_sev/mq_spend) like the locked path's: a sleeper
@@ -106,16 +107,27 @@ pos_of(uint64_t w)
 	return (uint32_t)w;
 }
 
+/* Byte counts are 31 bits (the ring never holds 2^31 bytes): bit 63 of
+ * mq_deq says the receivers' side is closed. */
+#define BYTES_MASK 0x7fffffffu
+#define DEQ_CLOSED ((uint64_t)1 << 63)
+
 static inline uint32_t
 bytes_of(uint64_t w)
 {
-	return (uint32_t)(w >> 32);
+	return (uint32_t)(w >> 32) & BYTES_MASK;
+}
+
+static inline uint32_t
+bytes_between(uint64_t from, uint64_t to)
+{
+	return (bytes_of(to) - bytes_of(from)) & BYTES_MASK;
 }
 
 static inline uint64_t
 pack(uint32_t pos, uint32_t bytes)
 {
-	return (uint64_t)pos | (uint64_t)bytes << 32;
+	return (uint64_t)pos | (uint64_t)(bytes & BYTES_MASK) << 32;
 }
 
 static inline struct zipc_mq_rslot *
@@ -151,7 +163,6 @@ zipc__ring_init(struct zipc_mq_ctl *c, struct zipc_mq_rslot *ring,
 		uint32_t cap)
 {
 	zipc__lock_init(&c->mq_slock);
-	zipc__lock_init(&c->mq_rlock);
 	c->mq_ring_cap = cap;
 	if (!cap)
 		return;
@@ -167,7 +178,7 @@ room(const struct zipc_queue *q, uint64_t e, uint64_t d, size_t len)
 	uint64_t qbytes = ld_relaxed(&q->q_ctl->mq_qbytes);
 	uint64_t maxn = qbytes < q->q_nslots ? qbytes : q->q_nslots;
 	uint32_t qnum = pos_of(e) - pos_of(d);
-	uint32_t bytes = bytes_of(e) - bytes_of(d);
+	uint32_t bytes = bytes_between(d, e);
 	return (uint64_t)qnum + 1 <= maxn && (uint64_t)bytes + len <= qbytes;
 }
 
@@ -191,35 +202,31 @@ repair_send_side(struct zipc_queue *q)
 			   pack(pos_of(e) + 1, bytes_of(e) + size_of(s)));
 }
 
-/* Take a side's lock; after a dead holder, a sender's step is finished
- * (a receiver leaves none). */
+/* Take the senders' lock, finishing a dead holder's step. */
 static int
-lock_side(struct zipc_queue *q, int sender)
+lock_send(struct zipc_queue *q)
 {
-	struct zipc_mq_ctl *c = q->q_ctl;
-	int r = zipc__lock(sender ? &c->mq_slock : &c->mq_rlock);
+	int r = zipc__lock(&q->q_ctl->mq_slock);
 	if (unlikely(r == -EOWNERDEAD)) {
-		if (sender)
-			repair_send_side(q);
+		repair_send_side(q);
 		r = 0;
 	}
 	return r;
 }
 
 static inline void
-unlock_side(struct zipc_queue *q, int sender)
+unlock_send(struct zipc_queue *q)
 {
-	zipc__unlock(sender ? &q->q_ctl->mq_slock : &q->q_ctl->mq_rlock);
+	zipc__unlock(&q->q_ctl->mq_slock);
 }
 
-/* Take position @d's message (@size bytes): the one store of a receive.
- * Partner: the ld_acquire of mq_deq in zipc__ring_send (room): our reads
- * of the slot happen before its next writer's, a lap later. */
+/* A closer, owning mq_deq (DEQ_CLOSED set): position @d's message, of
+ * @size bytes, is in the list now. */
 static void
-advance_deq(struct zipc_queue *q, uint64_t d, uint32_t size)
+closer_advance(struct zipc_queue *q, uint64_t d, uint32_t size)
 {
-	st_release(&q->q_ctl->mq_deq, pack(pos_of(d) + 1, bytes_of(d) + size));
-	ZIPC_CRASH("mq.ring.recv.advanced");
+	st_release(&q->q_ctl->mq_deq,
+		   pack(pos_of(d) + 1, bytes_of(d) + size) | DEQ_CLOSED);
 }
 
 int
@@ -227,20 +234,20 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 		int64_t type)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	if (lock_side(q, 1) < 0)
+	if (lock_send(q) < 0)
 		return ZIPC_RING_CLOSED;
 	if (!(ld_relaxed(&c->mq_ring_open) & 1)) {
-		unlock_side(q, 1);
+		unlock_send(q);
 		return ZIPC_RING_CLOSED;
 	}
 	uint64_t e = ld_relaxed(&c->mq_enq);
 	uint64_t d = ld_relaxed(&c->mq_deq_seen);
 	if (!room(q, e, d, len)) {
-		/* Partner: the st_release of mq_deq in advance_deq. */
+		/* Partner: the release CAS of mq_deq in zipc__ring_recv. */
 		d = ld_acquire(&c->mq_deq);
 		st_relaxed(&c->mq_deq_seen, d);
 		if (!room(q, e, d, len)) {
-			unlock_side(q, 1);
+			unlock_send(q);
 			return -EAGAIN;
 		}
 	}
@@ -261,14 +268,14 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 	 * with what we do until the next send. */
 	__builtin_prefetch(rslot(q, p + 1)->rs_data, 1);
 	__builtin_prefetch(&rslot(q, p + 1)->rs_seq, 1);
-	unlock_side(q, 1);
+	unlock_send(q);
 	return 0;
 }
 
 enum { NONE, HEAD, ELSEWHERE };
 
 /*
- * Under mq_rlock: where the message msgrcv's selection @sel/@t picks lies
+ * Where the message msgrcv's selection @sel/@t picks lies
  * among the published ones from position @d: at the head (the ring can
  * take it), further on (only the list can: the caller closes the ring),
  * or nowhere (*@end: the first position not yet published).
@@ -307,56 +314,61 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 		struct zipc_ring_watch *w)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
-	/* Empty without a lock (see Modes): the loads are acquire so that
-	 * each happens after the one before. */
-	uint32_t gen = ld_acquire(&c->mq_ring_open);
-	if (!(gen & 1))
-		return ZIPC_RING_CLOSED;
-	uint64_t d = ld_acquire(&c->mq_deq);
-	/* Fetch the data's line beside the header's: when the message has
-	 * come, both misses overlap instead of following each other. */
-	__builtin_prefetch(rslot(q, pos_of(d))->rs_data, 0);
-	if (ld_acquire(&rslot(q, pos_of(d))->rs_seq) != pos_of(d) + 1 &&
-	    ld_acquire(&c->mq_deq) == d &&
-	    ld_relaxed(&c->mq_ring_open) == gen) {
-		w->rw_deq = w->rw_end = pos_of(d);
-		return -ENOMSG;
+	for (;;) {
+		/* Each load acquire, so each happens after the one before. */
+		uint32_t gen = ld_acquire(&c->mq_ring_open);
+		uint64_t d = ld_acquire(&c->mq_deq);
+		if (!(gen & 1) || (d & DEQ_CLOSED))
+			return ZIPC_RING_CLOSED;
+		struct zipc_mq_rslot *s = rslot(q, pos_of(d));
+		/* Fetch the data's line beside the header's: when the message
+		 * has come, both misses overlap instead of following each
+		 * other. */
+		__builtin_prefetch(s->rs_data, 0);
+		uint32_t end;
+		int where = ring_find(q, pos_of(d), sel, t, &end);
+		/* What was seen holds only if nothing was taken meanwhile and
+		 * the ring stayed open (so the list empty) all along. */
+		int still = ld_acquire(&c->mq_deq) == d &&
+			    ld_relaxed(&c->mq_ring_open) == gen;
+		if (where == ELSEWHERE)
+			return ZIPC_RING_CLOSED;
+		if (where == NONE) {
+			if (!still)
+				continue;
+			w->rw_deq = pos_of(d);
+			w->rw_end = end;
+			return -ENOMSG;
+		}
+		uint32_t size = ld_relaxed(&s->rs_size);
+		int64_t ty = ld_relaxed(&s->rs_type);
+		if (size > ZIPC_MQ_RING_PAYLOAD || ty < 1 ||
+		    (size > len && !noerror)) {
+			/* Read from a slot that may have moved on since. */
+			if (ld_acquire(&c->mq_deq) != d)
+				continue;
+			return size > ZIPC_MQ_RING_PAYLOAD || ty < 1 ? -EUCLEAN
+								     : -E2BIG;
+		}
+		size_t n = size < len ? size : len;
+		/* Copy first, then take: until mq_deq moves past it no sender
+		 * reuses the slot, so a copy whose take succeeds is whole (a
+		 * copy whose take fails is dropped). */
+		memcpy(buf, s->rs_data, n);
+		ZIPC_CRASH("mq.ring.recv.copied");
+		/* The one step of a receive: it fails if another receiver took
+		 * the message or a closer closed the ring. Partner: the
+		 * ld_acquire of mq_deq in zipc__ring_send (room): our reads of
+		 * the slot happen before its next writer's, a lap later. */
+		if (!cas_acq_rel(&c->mq_deq, &d, pack(pos_of(d) + 1,
+						  bytes_of(d) + size)))
+			continue;
+		ZIPC_CRASH("mq.ring.recv.taken");
+		/* The next message's header, while we return and come back. */
+		__builtin_prefetch(&rslot(q, pos_of(d) + 1)->rs_seq, 0);
+		*type = ty;
+		return (ssize_t)n;
 	}
-	if (lock_side(q, 0) < 0)
-		return ZIPC_RING_CLOSED;
-	if (!(ld_relaxed(&c->mq_ring_open) & 1)) {
-		unlock_side(q, 0);
-		return ZIPC_RING_CLOSED;
-	}
-	d = ld_relaxed(&c->mq_deq);
-	uint32_t end = pos_of(d);
-	int where = ring_find(q, pos_of(d), sel, t, &end);
-	if (where != HEAD) {
-		unlock_side(q, 0);
-		w->rw_deq = pos_of(d);
-		w->rw_end = end;
-		return where == NONE ? -ENOMSG : ZIPC_RING_CLOSED;
-	}
-	struct zipc_mq_rslot *s = rslot(q, pos_of(d));
-	uint32_t size = ld_relaxed(&s->rs_size);
-	int64_t ty = ld_relaxed(&s->rs_type);
-	if (size > ZIPC_MQ_RING_PAYLOAD || ty < 1) {
-		unlock_side(q, 0);
-		return -EUCLEAN;
-	}
-	if (size > len && !noerror) {
-		unlock_side(q, 0);
-		return -E2BIG;
-	}
-	size_t n = size < len ? size : len;
-	memcpy(buf, s->rs_data, n);
-	ZIPC_CRASH("mq.ring.recv.copied");
-	advance_deq(q, d, size);
-	/* The next message's header, while we return and come back. */
-	__builtin_prefetch(&rslot(q, pos_of(d) + 1)->rs_seq, 0);
-	unlock_side(q, 0);
-	*type = ty;
-	return (ssize_t)n;
 }
 
 int
@@ -399,22 +411,26 @@ zipc__ring_close(struct zipc_queue *q)
 	 * close that followed took mq_slock and finished its step.) */
 	uint32_t gen = ld_relaxed(&c->mq_ring_open);
 	int was_open = gen & 1;
-	if (!was_open &&
+	if (!was_open && (ld_relaxed(&c->mq_deq) & DEQ_CLOSED) &&
 	    pos_of(ld_relaxed(&c->mq_enq)) == pos_of(ld_relaxed(&c->mq_deq)))
 		return 0;
-	lock_side(q, 1);
-	lock_side(q, 0);
+	lock_send(q);
 	if (was_open)
 		st_relaxed(&c->mq_ring_open, gen + 1);
+	/* Shut the receivers out: their take is a CAS of mq_deq, which
+	 * fails from now on; mq_deq is the closer's. */
+	uint64_t d = ld_relaxed(&c->mq_deq);
+	while (!(d & DEQ_CLOSED) && !cas_acq_rel(&c->mq_deq, &d, d | DEQ_CLOSED))
+		;
+	d |= DEQ_CLOSED;
 	ZIPC_CRASH("mq.ring.close.closed");
 	int r = 0;
 	uint64_t e = ld_relaxed(&c->mq_enq);
-	uint64_t d = ld_relaxed(&c->mq_deq);
-	/* A closer died between linking the message at deq and freeing
-	 * its slot: only the freeing is left to do. */
+	/* A closer died between linking the message at deq and moving
+	 * mq_deq past it: only the move is left to do. */
 	if (pos_of(d) != pos_of(e) &&
 	    zipc__mq_tail_ringpos(q) == (uint64_t)pos_of(d) + 1) {
-		advance_deq(q, d, size_of(rslot(q, pos_of(d))));
+		closer_advance(q, d, size_of(rslot(q, pos_of(d))));
 		d = ld_relaxed(&c->mq_deq);
 	}
 	for (uint32_t k = 0; pos_of(d) != pos_of(e); k++) {
@@ -432,17 +448,16 @@ zipc__ring_close(struct zipc_queue *q)
 		if (r < 0)
 			break;
 		ZIPC_CRASH("mq.ring.close.moved");
-		advance_deq(q, d, size);
+		closer_advance(q, d, size);
 		d = ld_relaxed(&c->mq_deq);
 	}
 	if (r < 0) {
 		/* Garbage in the ring: drop what could not be moved. */
 		ring_reset(q->q_ring, q->q_ring_cap, pos_of(d));
-		st_relaxed(&c->mq_enq, d);
+		st_relaxed(&c->mq_enq, d & ~DEQ_CLOSED);
 		st_relaxed(&c->mq_deq_seen, d);
 	}
-	unlock_side(q, 0);
-	unlock_side(q, 1);
+	unlock_send(q);
 	if (was_open) {
 		/* Ring sleepers retry on the list. */
 		zipc__event_signal(&c->mq_rev, INT32_MAX);
@@ -461,14 +476,17 @@ zipc__ring_reopen(struct zipc_queue *q)
 	    ld_relaxed(&c->mq_rd[1].rf_watchers) ||
 	    ld_acquire(&zipc__obj_hdr(&q->q_obj)->sh_state) != ZIPC_SEG_READY)
 		return 0;
-	lock_side(q, 1);
-	lock_side(q, 0);
-	int ok = pos_of(ld_relaxed(&c->mq_enq)) ==
-		 pos_of(ld_relaxed(&c->mq_deq));
-	if (ok)
+	lock_send(q);
+	uint64_t d = ld_relaxed(&c->mq_deq);
+	int ok = pos_of(ld_relaxed(&c->mq_enq)) == pos_of(d);
+	if (ok) {
+		/* Receivers first (they also need the ring open), then the
+		 * opening that senders and receivers look at. Partner: the
+		 * ld_acquire of both in zipc__ring_recv. */
+		st_release(&c->mq_deq, d & ~DEQ_CLOSED);
 		st_release(&c->mq_ring_open, gen + 1);
-	unlock_side(q, 0);
-	unlock_side(q, 1);
+	}
+	unlock_send(q);
 	return ok;
 }
 
@@ -483,9 +501,11 @@ zipc__mq_count(const struct zipc_mq_ctl *c, uint64_t *qnum, uint64_t *bytes)
 	 * sender that died between publishing and advancing (clamped). */
 	uint64_t d = ld_acquire(&c->mq_deq), e = ld_acquire(&c->mq_enq);
 	int32_t n = (int32_t)(pos_of(e) - pos_of(d));
-	int32_t b = (int32_t)(bytes_of(e) - bytes_of(d));
+	uint32_t b = bytes_between(d, e);
+	/* n < 0: a sender died between publishing and advancing mq_enq and
+	 * the message was taken since; the count is 0 then. */
 	*qnum += n > 0 ? (uint64_t)n : 0;
-	*bytes += b > 0 ? (uint64_t)b : 0;
+	*bytes += n > 0 && b <= BYTES_MASK / 2 ? b : 0;
 }
 
 int
@@ -514,5 +534,5 @@ zipc__ring_check(struct zipc_queue *q)
 			return -EUCLEAN; /* published past the end */
 		}
 	}
-	return bytes == bytes_of(e) - bytes_of(d) ? 0 : -EUCLEAN;
+	return bytes == bytes_between(d, e) ? 0 : -EUCLEAN;
 }

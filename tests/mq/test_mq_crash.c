@@ -546,7 +546,7 @@ main(void)
 	} rpts[] = {
 		{"mq.ring.send.written", 0, 0}, {"mq.ring.send.published", 0, 1},
 		{"mq.ring.recv.copied", 1, 0},
-		{"mq.ring.recv.advanced", 1, 1},
+		{"mq.ring.recv.taken", 1, 1},
 		{"mq.ring.close.closed", 2, 0}, {"mq.ring.close.moved", 2, 0},
 	};
 	for (size_t i = 0; i < sizeof(rpts) / sizeof(rpts[0]); i++) {
