@@ -147,6 +147,13 @@ stat_common(FILE *f, const struct zipc_obj *o, int xsi)
 	st_line(f, "slots", "%u of %u bytes, %u free",
 		ld_relaxed(&c->mq_nslots), ld_relaxed(&c->mq_stride),
 		ld_relaxed(&c->mq_nfree));
+	if (ld_relaxed(&c->mq_ring_cap)) {
+		uint64_t e = ld_relaxed(&c->mq_enq), d = ld_relaxed(&c->mq_deq);
+		st_line(f, "ring", "%u slots, %s, sent %u taken %u",
+			ld_relaxed(&c->mq_ring_cap),
+			(ld_relaxed(&c->mq_ring_open) & 1) ? "in use" : "closed",
+			(uint32_t)e, (uint32_t)d);
+	}
 }
 
 static void
