@@ -51,6 +51,11 @@
  * the next one redoes. The counters, the tail, the bitmap, the rover and
  * the readiness FIFOs are all derived state.
  *
+ * The ring. Short XSI messages bypass all of the above while the list is
+ * empty: ring.c is their fast path, and zipc__mq_lock() moves the
+ * ring's messages to the list whenever something needs the list, so under
+ * the lock the list is the whole queue.
+ *
  * Waiting. Receivers wait on mq_rev ("a message was sent"), senders on
  * mq_sev ("room was made"), with the event protocol of wait.h. A sleeper
  * reads the sequence and counts itself under the queue lock after finding
@@ -926,9 +931,13 @@ now_ns(void)
 
 /*
  * Spin for the adaptive budget, outside the lock and uncounted, watching
- * the queue's own state word (message count for receivers, the free slot
- * count for senders): wakers bump no sequence for spinners, so a busy
- * queue moves no extra cache line for them. 1 if it moved, 0 if not.
+ * a word of the queue's own state (the list's message count or free slot
+ * count; on the ring, the header of the slot the next message goes to,
+ * or the taken position): wakers bump no sequence for spinners, so a busy
+ * queue moves no extra cache line for them. Done when the word moved by
+ * @batch (a full ring's sender lets the receivers take a batch), or by
+ * less when the budget runs out; between loads up to @max_gap pauses. 1
+ * if it moved, 0 if not.
  */
 static int
 spin(struct zipc_queue *q, uint32_t *word, uint32_t seen, unsigned max_gap,
