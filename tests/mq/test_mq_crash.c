@@ -21,6 +21,7 @@
 
 #include "internal.h"
 #include "mq/mq.h"
+#include "mqcheck.h"
 #include "registry.h"
 #include "testutil.h"
 #include "zipc.h"
@@ -356,24 +357,6 @@ xsi_drain(int id, char *out, int max)
 	return n;
 }
 
-/* The queue (through a handle of its own), locked, checked. */
-static int
-xsi_consistent(int id)
-{
-	char fname[64];
-	zipc_queue q;
-	memset(&q, 0, sizeof(q));
-	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_MSG, id);
-	int r = zipc__obj_open(fname, ZIPC_KIND_XSI_MSG, ZIPC_MQ_SIG,
-			       &q.q_obj);
-	if (r == 0 && (r = zipc__mq_adopt(&q, fname)) == 0 &&
-	    (r = zipc__mq_lock(&q)) == 0) {
-		r = zipc__mq_check(&q);
-		zipc__mq_unlock(&q);
-	}
-	zipc__obj_close(&q.q_obj);
-	return r;
-}
 
 struct xsi_crash_arg {
 	const char *point;
@@ -430,7 +413,7 @@ xsi_ring_point(const char *point, int op, int committed)
 	pid_t c = tu_fork(xsi_crasher, &a);
 	int st = tu_wait(c, 10000);
 	CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
-	CHECK(xsi_consistent(xsi_id) == 0, "%s: inconsistent after crash",
+	CHECK(xsi_check(xsi_id) == 0, "%s: inconsistent after crash",
 	      point);
 	xsi_drain(xsi_id, got, 8);
 	const char *want = op == 0 ? (committed ? "ABX" : "AB")
@@ -465,7 +448,7 @@ xsi_ring_point(const char *point, int op, int committed)
 		      st);
 		xsi_drain(xsi_id, got, 8);
 	}
-	CHECK(xsi_consistent(xsi_id) == 0, "%s: inconsistent at end", point);
+	CHECK(xsi_check(xsi_id) == 0, "%s: inconsistent at end", point);
 	zipc_msgctl(xsi_id, IPC_RMID, NULL);
 }
 

@@ -23,6 +23,7 @@
 
 #include "atomic.h"
 #include "mq/mq.h"
+#include "mqcheck.h"
 #include "registry.h"
 #include "testutil.h"
 #include "zipc.h"
@@ -501,85 +502,6 @@ test_permissions(void **state)
 	zipc_msgctl(id, IPC_RMID, NULL);
 }
 
-/* ---- threads of one process (also the TSan variant) ---------------------- */
-
-#define T_PER 20000
-
-static zipc_queue *tq;
-static long t_sum[2];
-
-static void *
-t_producer(void *arg)
-{
-	long base = (long)(intptr_t)arg * T_PER;
-	for (long i = 0; i < T_PER; i++) {
-		long v = base + i;
-		if (zipc_queue_send(tq, &v, sizeof(v), (unsigned)(i % 3), -1))
-			return (void *)1;
-	}
-	return NULL;
-}
-
-static void *
-t_consumer(void *arg)
-{
-	long sum = 0, v;
-	for (long i = 0; i < T_PER; i++) {
-		if (zipc_queue_receive(tq, &v, sizeof(v), NULL, -1) !=
-		    sizeof(v))
-			return (void *)1;
-		sum += v;
-	}
-	t_sum[(intptr_t)arg] = sum;
-	return NULL;
-}
-
-static void
-test_threads(void **state)
-{
-	(void)state;
-	struct zipc_queue_attr a = {4, sizeof(long), {0}};
-	assert_int_equal(zipc_queue_open("/thr", O_RDWR | O_CREAT, 0600, &a,
-					 &tq),
-			 0);
-	pthread_t p[2], c[2];
-	for (intptr_t i = 0; i < 2; i++) {
-		pthread_create(&c[i], NULL, t_consumer, (void *)i);
-		pthread_create(&p[i], NULL, t_producer, (void *)i);
-	}
-	for (int i = 0; i < 2; i++) {
-		void *r1, *r2;
-		pthread_join(p[i], &r1);
-		pthread_join(c[i], &r2);
-		assert_null(r1);
-		assert_null(r2);
-	}
-	long n = 2L * T_PER;
-	assert_int_equal(t_sum[0] + t_sum[1], n * (n - 1) / 2);
-	zipc_queue_close(tq);
-	assert_int_equal(zipc_queue_unlink("/thr"), 0);
-}
-
-/* Lock XSI queue @id (repairing), check every invariant, unlock. */
-static int
-xsi_check(int id)
-{
-	char fname[64];
-	struct zipc_queue q;
-	memset(&q, 0, sizeof(q));
-	zipc__xsi_fname(fname, sizeof(fname), ZIPC_XSI_MSG, id);
-	int r = zipc__obj_open(fname, ZIPC_KIND_XSI_MSG, ZIPC_MQ_SIG,
-			       &q.q_obj);
-	if (r < 0)
-		return r;
-	if ((r = zipc__mq_adopt(&q, fname)) == 0 &&
-	    (r = zipc__mq_lock(&q)) == 0) {
-		r = zipc__mq_check(&q);
-		zipc__mq_unlock(&q);
-	}
-	zipc__obj_close(&q.q_obj);
-	return r;
-}
 
 /*
  * A long XSI message is one contiguous extent when the arena has a run
@@ -640,6 +562,7 @@ test_fragmented(void **state)
 }
 
 /* ---- the XSI ring and the list (src/mq/ring.c) ------------------------- */
+
 
 struct big {
 	long t;
@@ -814,7 +737,6 @@ main(void)
 		cmocka_unit_test(test_typed_wakeups),
 		cmocka_unit_test(test_unlink_while_open),
 		cmocka_unit_test(test_permissions),
-		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fragmented),
 		cmocka_unit_test(test_ring_modes),
 		cmocka_unit_test(test_perm_cache),
