@@ -26,6 +26,30 @@
 
 #define T_PER 20000
 
+/*
+ * Two @producer and two @consumer threads (argument 0 or 1); the
+ * producers send 0 .. 2 * T_PER - 1 between them, so the consumers' sums
+ * (@sum) must add up to exactly that.
+ */
+static void
+run_pairs(void *(*producer)(void *), void *(*consumer)(void *), long *sum)
+{
+	pthread_t p[2], c[2];
+	for (intptr_t i = 0; i < 2; i++) {
+		pthread_create(&c[i], NULL, consumer, (void *)i);
+		pthread_create(&p[i], NULL, producer, (void *)i);
+	}
+	for (int i = 0; i < 2; i++) {
+		void *r1, *r2;
+		pthread_join(p[i], &r1);
+		pthread_join(c[i], &r2);
+		assert_null(r1);
+		assert_null(r2);
+	}
+	long n = 2L * T_PER;
+	assert_int_equal(sum[0] + sum[1], n * (n - 1) / 2);
+}
+
 static zipc_queue *tq;
 static long t_sum[2];
 
@@ -63,20 +87,7 @@ test_threads(void **state)
 	assert_int_equal(zipc_queue_open("/thr", O_RDWR | O_CREAT, 0600, &a,
 					 &tq),
 			 0);
-	pthread_t p[2], c[2];
-	for (intptr_t i = 0; i < 2; i++) {
-		pthread_create(&c[i], NULL, t_consumer, (void *)i);
-		pthread_create(&p[i], NULL, t_producer, (void *)i);
-	}
-	for (int i = 0; i < 2; i++) {
-		void *r1, *r2;
-		pthread_join(p[i], &r1);
-		pthread_join(c[i], &r2);
-		assert_null(r1);
-		assert_null(r2);
-	}
-	long n = 2L * T_PER;
-	assert_int_equal(t_sum[0] + t_sum[1], n * (n - 1) / 2);
+	run_pairs(t_producer, t_consumer, t_sum);
 	zipc_queue_close(tq);
 	assert_int_equal(zipc_queue_unlink("/thr"), 0);
 }
@@ -129,20 +140,7 @@ test_ring_threads(void **state)
 {
 	(void)state;
 	tx_id = zipc_msgget(IPC_PRIVATE, 0600);
-	pthread_t p[2], c[2];
-	for (intptr_t i = 0; i < 2; i++) {
-		pthread_create(&c[i], NULL, tx_receiver, (void *)i);
-		pthread_create(&p[i], NULL, tx_sender, (void *)i);
-	}
-	for (int i = 0; i < 2; i++) {
-		void *r1, *r2;
-		pthread_join(p[i], &r1);
-		pthread_join(c[i], &r2);
-		assert_null(r1);
-		assert_null(r2);
-	}
-	long n = 2L * T_PER;
-	assert_int_equal(tx_sum[0] + tx_sum[1], n * (n - 1) / 2);
+	run_pairs(tx_sender, tx_receiver, tx_sum);
 	assert_int_equal(xsi_check(tx_id), 0);
 	assert_int_equal(zipc_msgctl(tx_id, IPC_RMID, NULL), 0);
 }
