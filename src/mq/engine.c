@@ -51,7 +51,7 @@
  * the next one redoes. The counters, the tail, the bitmap, the rover and
  * the readiness FIFOs are all derived state.
  *
- * The ring. Short XSI messages bypass all of the above while the list is
+ * The ring. Short messages bypass all of the above while the list is
  * empty: ring.c is their fast path, and zipc__mq_lock() moves the
  * ring's messages to the list whenever something needs the list, so under
  * the lock the list is the whole queue.
@@ -226,7 +226,7 @@ geom_finish(struct zipc_mq_geom *g)
 		return -EINVAL;
 	if ((uint64_t)g->nslots > (UINT64_MAX / 4 - ZIPC_MQ_ARENA_OFF) / stride)
 		return -ENOMEM;
-	g->ring_cap = g->face == ZIPC_MQ_XSI ? zipc__ring_cap(g->nslots) : 0;
+	g->ring_cap = zipc__ring_cap(g->nslots);
 	g->size = g->ring_cap ? ring_off(g->nslots, stride) +
 					(uint64_t)g->ring_cap *
 						sizeof(struct zipc_mq_rslot)
@@ -326,7 +326,7 @@ zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem)
 	uint32_t payload = ld_relaxed(&c->mq_payload);
 	uint32_t face = ld_relaxed(&c->mq_face);
 	uint64_t msgsize = ld_relaxed(&c->mq_msgsize);
-	uint32_t ring_cap = face == ZIPC_MQ_XSI ? zipc__ring_cap(n) : 0;
+	uint32_t ring_cap = zipc__ring_cap(n);
 	uint64_t want = ring_cap ? ring_off(n, stride) +
 					   (uint64_t)ring_cap *
 						   sizeof(struct zipc_mq_rslot)
@@ -1215,6 +1215,7 @@ ring_wait(struct zipc_queue *q, size_t len, const struct zipc_ring_watch *w,
 	if (selective)
 		fetch_add_seq(&c->mq_sel_waiters, 1);
 	fetch_add_seq(w ? &c->mq_rpend : &c->mq_spend, 1);
+	ZIPC_CRASH("mq.ring.wait.counted");
 	/* Partner: the fence in ring_wake. Either that waker reads our
 	 * count, or we see its message (or its room) here. */
 	fence_seq();

@@ -43,6 +43,7 @@ struct zipc_mq_slot {	  /* off size */
  * for messages of up to ZIPC_MQ_RING_PAYLOAD bytes (see ring.c).
  */
 #define ZIPC_MQ_RING_PAYLOAD 96
+#define ZIPC_MQ_RING_NO_PRIO 0xffffffffu /* mq_ring_prio: not set yet */
 struct zipc_mq_rslot {	   /* off size */
 	char rs_data[ZIPC_MQ_RING_PAYLOAD]; /* 0 96 (64 B fill line 0 only) */
 	uint64_t rs_resv[2]; /*  96 16 */
@@ -110,7 +111,7 @@ struct zipc_mq_ctl {			/* off size */
 	uint32_t mq_ring_open;		/* 272  4  ring in use when odd */
 	uint32_t mq_ring_cap;		/* 276  4  ring slots, 0: none */
 	uint32_t mq_perm_gen;		/* 280  4  bumped by IPC_SET */
-	uint32_t mq_resv0;		/* 284  4 */
+	uint32_t mq_ring_prio;		/* 284  4  POSIX: the ring's messages' */
 	struct zipc_readyfd mq_rd[2];	/* 288 16  [0] message, [1] room */
 	/* mq_notify registration. */
 	struct zipc_proc mq_nproc;	/* 304 16  registered process */
@@ -147,7 +148,7 @@ _Static_assert(offsetof(struct zipc_mq_rslot, rs_seq) == 112, "ABI");
 
 /* Step 2 marked the extent/bitmap arena format, 3 the ring, 4 its slot
  * header after the data (one line for a 64-byte message), 5 receivers
- * taking with a CAS of mq_deq instead of a lock. */
+ * taking with a CAS of mq_deq instead of a lock, 6 POSIX queues' ring. */
 #define ZIPC_MQ_SIG_PARTS                                                     \
 	ZIPC_SIG_STRUCT(                                                      \
 		ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_SIG_BASE,                \
@@ -158,7 +159,7 @@ _Static_assert(offsetof(struct zipc_mq_rslot, rs_seq) == 112, "ABI");
 	ZIPC_SIG_STEP(ZIPC_SIG_STRUCT(ZIPC_SIG_STRUCT(ZIPC_MQ_SIG_PARTS,      \
 						      struct zipc_mq_rslot),  \
 				      struct zipc_mq_ctl),                    \
-		      5)
+		      6)
 
 #define ZIPC_MQ_ARENA_OFF 512 /* header + control, rounded to a line */
 

@@ -899,7 +899,9 @@ zipc_mq_setattr(mqd_t mqdes, const struct mq_attr *newattr,
 		oldattr->mq_flags = q->q_oflag & O_NONBLOCK;
 		oldattr->mq_maxmsg = (long)ld_relaxed(&q->q_ctl->mq_qbytes);
 		oldattr->mq_msgsize = (long)q->q_msgsize;
-		oldattr->mq_curmsgs = ld_relaxed(&q->q_ctl->mq_qnum);
+		uint64_t msgs, bytes;
+		zipc__mq_count(q->q_ctl, &msgs, &bytes);
+		oldattr->mq_curmsgs = (long)msgs;
 	}
 	if (newattr)
 		q->q_oflag = (q->q_oflag & ~O_NONBLOCK) |

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ring: the fast path of an XSI queue, for messages of up to
- * ZIPC_MQ_RING_PAYLOAD bytes received in FIFO order (msgtyp 0).
+ * The ring: the fast path of a queue, for messages of up to
+ * ZIPC_MQ_RING_PAYLOAD bytes taken from the head: XSI msgrcv (msgtyp 0,
+ * or a selection that picks the first message) and POSIX receives while
+ * every message in the ring has one priority.
  *
  * Why. Under the queue lock (engine.c) every message hands the lock's
  * line, which also holds the list ends and counters, from the sender's
@@ -53,6 +55,13 @@
  * receiver's one step is its CAS: before it the message is still there
  * (its copy died with the receiver), after it the message is gone.
  *
+ * POSIX priorities. A POSIX receive takes the oldest message of the
+ * highest priority; the ring is FIFO, so it holds messages of one
+ * priority only (mq_ring_prio, set by the sender that finds the ring
+ * empty). A sender of another priority while the ring holds messages
+ * closes it: the list sorts them. A registered mq_notify keeps the ring
+ * closed (the locked path fires it).
+ *
  * Typed receives. msgrcv's selections (msgtyp > 0, < 0, MSG_EXCEPT) scan
  * the published messages from deq: when the message they pick is the
  * head, the ring takes it (a queue used in both directions, mtype naming
@@ -73,7 +82,8 @@
  * tag and only moves mq_deq, so nothing is moved twice. The queue lock
  * is released by zipc__mq_unlock(), which opens the ring again when the
  * list is empty and nothing needs the list (nobody watching a readiness
- * fd, not removed). Senders read mq_ring_open under mq_slock, so a close
+ * fd, no mq_notify registration, not removed). Senders read mq_ring_open
+ * under mq_slock, so a close
  * serialises with them. Every close and every opening adds one to
  * mq_ring_open, so a receiver proves "nothing here" without any lock: the
  * ring open with the same count before and after it saw nothing (with an
@@ -173,18 +183,30 @@ zipc__ring_init(struct zipc_mq_ctl *c, struct zipc_mq_rslot *ring,
 		return;
 	ring_reset(ring, cap, 0);
 	c->mq_enq = c->mq_deq = c->mq_deq_seen = 0;
+	c->mq_ring_prio = ZIPC_MQ_RING_NO_PRIO;
 	c->mq_ring_open = 1; /* odd: open */
 }
 
-/* Room for a @len-byte message with sent word @e and taken word @d. */
+/* Room for a @len-byte message with sent word @e and taken word @d. An
+ * XSI queue holds msg_qbytes bytes and messages; a POSIX queue's
+ * mq_qbytes is mq_maxmsg, messages. */
 static int
 room(const struct zipc_queue *q, uint64_t e, uint64_t d, size_t len)
 {
 	uint64_t qbytes = ld_relaxed(&q->q_ctl->mq_qbytes);
 	uint64_t maxn = qbytes < q->q_nslots ? qbytes : q->q_nslots;
 	uint32_t qnum = pos_of(e) - pos_of(d);
-	uint32_t bytes = bytes_between(d, e);
-	return (uint64_t)qnum + 1 <= maxn && (uint64_t)bytes + len <= qbytes;
+	if ((uint64_t)qnum + 1 > maxn)
+		return 0;
+	return q->q_face == ZIPC_MQ_POSIX ||
+	       (uint64_t)bytes_between(d, e) + len <= qbytes;
+}
+
+/* The lowest valid type: XSI mtype >= 1, POSIX priority >= 0. */
+static inline int64_t
+min_type(const struct zipc_queue *q)
+{
+	return q->q_face == ZIPC_MQ_XSI ? 1 : 0;
 }
 
 /* A slot's size as far as it can be trusted. */
@@ -255,6 +277,17 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 			unlock_send(q);
 			return -EAGAIN;
 		}
+	}
+	if (q->q_face == ZIPC_MQ_POSIX &&
+	    ld_relaxed(&c->mq_ring_prio) != (uint32_t)type) {
+		/* Another priority: only into an empty ring (then it is the
+		 * ring's), else the list must sort it. */
+		d = ld_acquire(&c->mq_deq);
+		if (pos_of(d) != pos_of(e)) {
+			unlock_send(q);
+			return ZIPC_RING_CLOSED;
+		}
+		st_relaxed(&c->mq_ring_prio, (uint32_t)type);
 	}
 	uint32_t p = pos_of(e);
 	struct zipc_mq_rslot *s = rslot(q, p);
@@ -347,13 +380,14 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 		}
 		uint32_t size = ld_relaxed(&s->rs_size);
 		int64_t ty = ld_relaxed(&s->rs_type);
-		if (size > ZIPC_MQ_RING_PAYLOAD || ty < 1 ||
+		if (size > ZIPC_MQ_RING_PAYLOAD || ty < min_type(q) ||
 		    (size > len && !noerror)) {
 			/* Read from a slot that may have moved on since. */
 			if (ld_acquire(&c->mq_deq) != d)
 				continue;
-			return size > ZIPC_MQ_RING_PAYLOAD || ty < 1 ? -EUCLEAN
-								     : -E2BIG;
+			return size > ZIPC_MQ_RING_PAYLOAD || ty < min_type(q)
+				       ? -EUCLEAN
+				       : -E2BIG;
 		}
 		size_t n = size < len ? size : len;
 		/* Copy first, then take: until mq_deq moves past it no sender
@@ -447,7 +481,7 @@ zipc__ring_close(struct zipc_queue *q)
 		int64_t ty = ld_relaxed(&s->rs_type);
 		if (k >= q->q_ring_cap ||
 		    ld_acquire(&s->rs_seq) != pos_of(d) + 1 ||
-		    size > ZIPC_MQ_RING_PAYLOAD || ty < 1) {
+		    size > ZIPC_MQ_RING_PAYLOAD || ty < min_type(q)) {
 			r = -EUCLEAN;
 			break;
 		}
@@ -479,8 +513,9 @@ zipc__ring_reopen(struct zipc_queue *q)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
 	uint32_t gen = ld_relaxed(&c->mq_ring_open);
-	if (!q->q_ring || (gen & 1) ||
-	    ld_relaxed(&c->mq_head) || ld_relaxed(&c->mq_rd[0].rf_watchers) ||
+	if (!q->q_ring || (gen & 1) || ld_relaxed(&c->mq_head) ||
+	    ld_relaxed(&c->mq_nkind) != ZIPC_MQ_NOTIFY_NONE ||
+	    ld_relaxed(&c->mq_rd[0].rf_watchers) ||
 	    ld_relaxed(&c->mq_rd[1].rf_watchers) ||
 	    ld_acquire(&zipc__obj_hdr(&q->q_obj)->sh_state) != ZIPC_SEG_READY)
 		return 0;
@@ -535,7 +570,7 @@ zipc__ring_check(struct zipc_queue *q)
 		if (k < n) {
 			if (seq != p + 1 || ld_relaxed(&s->rs_size) >
 						    ZIPC_MQ_RING_PAYLOAD ||
-			    ld_relaxed(&s->rs_type) < 1)
+			    ld_relaxed(&s->rs_type) < min_type(q))
 				return -EUCLEAN;
 			bytes += ld_relaxed(&s->rs_size);
 		} else if (seq == p + 1) {

@@ -41,10 +41,24 @@ static int failures;
 
 static const char *QNAME = "/crash";
 
+/* The locked path's points need messages the ring does not carry (it
+ * takes up to ZIPC_MQ_RING_PAYLOAD bytes): messages here are LONG bytes,
+ * but msg_len bytes (SHORT) for the ring's own, first byte their name. */
+#define LONG (ZIPC_MQ_RING_PAYLOAD + 4)
+#define SHORT 8
+static size_t msg_len = LONG;
+
+static int
+send_msg(zipc_queue *q, char name, int64_t timeout_ns)
+{
+	char buf[LONG] = {name};
+	return zipc_queue_send(q, buf, msg_len, 0, timeout_ns);
+}
+
 static zipc_queue *
 open_q(int maxmsg)
 {
-	struct zipc_queue_attr a = {maxmsg, 64, {0}};
+	struct zipc_queue_attr a = {maxmsg, LONG, {0}};
 	zipc_queue *q;
 	if (zipc_queue_open(QNAME, O_RDWR | O_CREAT, 0600, &a, &q) < 0) {
 		fprintf(stderr, "open failed\n");
@@ -69,7 +83,7 @@ consistent(zipc_queue *q)
 static int
 drain(zipc_queue *q, char *out, int max)
 {
-	char buf[64];
+	char buf[LONG];
 	int n = 0;
 	while (n < max && zipc_queue_receive(q, buf, sizeof(buf), NULL, 0) > 0)
 		out[n++] = buf[0];
@@ -88,9 +102,9 @@ crasher(void *p)
 	struct crash_arg *a = p;
 	zipc_queue *q = open_q(4);
 	zipc__crash_arm(a->point);
-	char buf[64] = "X";
+	char buf[LONG];
 	if (a->op == 0)
-		zipc_queue_send(q, buf, 1, 0, -1);
+		send_msg(q, 'X', -1);
 	else
 		zipc_queue_receive(q, buf, sizeof(buf), NULL, -1);
 	return 0; /* not reached when the point is hit */
@@ -101,10 +115,10 @@ peer_receiver(void *p)
 {
 	(void)p;
 	zipc_queue *q = open_q(4);
-	char buf[64];
+	char buf[LONG];
 	ssize_t n = zipc_queue_receive(q, buf, sizeof(buf), NULL,
 				       10000000000LL);
-	return n == 1 && (buf[0] == 'X' || buf[0] == 'Y') ? 0 : 3;
+	return n == (ssize_t)msg_len && (buf[0] == 'X' || buf[0] == 'Y') ? 0 : 3;
 }
 
 static int
@@ -112,7 +126,7 @@ peer_sender(void *p)
 {
 	(void)p;
 	zipc_queue *q = open_q(4);
-	return zipc_queue_send(q, "Z", 1, 0, 10000000000LL) == 0 ? 0 : 3;
+	return send_msg(q, 'Z', 10000000000LL) == 0 ? 0 : 3;
 }
 
 /* Wait until @pid sleeps (state S), so it is blocked in the queue. */
@@ -141,8 +155,8 @@ engine_point(const char *point, int op, int committed)
 	zipc_queue *q = open_q(4);
 	char got[16];
 	/* Phase A: two messages queued, then the crash. */
-	zipc_queue_send(q, "A", 1, 0, 0);
-	zipc_queue_send(q, "B", 1, 0, 0);
+	send_msg(q, 'A', 0);
+	send_msg(q, 'B', 0);
 	struct crash_arg a = {point, op};
 	pid_t c = tu_fork(crasher, &a);
 	int st = tu_wait(c, 10000);
@@ -164,17 +178,17 @@ engine_point(const char *point, int op, int committed)
 		st = tu_wait(c, 10000);
 		CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
 		if (!committed)
-			zipc_queue_send(q, "Y", 1, 0, 0);
+			send_msg(q, 'Y', 0);
 	} else {
 		for (int i = 0; i < 4; i++)
-			zipc_queue_send(q, "F", 1, 0, 0);
+			send_msg(q, 'F', 0);
 		peer = tu_fork(peer_sender, NULL);
 		wait_asleep(peer);
 		c = tu_fork(crasher, &a);
 		st = tu_wait(c, 10000);
 		CHECK(st == ZIPC_CRASH_EXIT, "%s: crasher exit %d", point, st);
 		if (!committed) {
-			char b[64];
+			char b[LONG];
 			zipc_queue_receive(q, b, sizeof(b), NULL, 0);
 		}
 	}
@@ -193,14 +207,19 @@ engine_point(const char *point, int op, int committed)
  * a peer asleep beside it still gets its message or its room.
  */
 static void
-wait_point(int op)
+wait_point(const char *point, int op)
 {
-	const char *point = "mq.wait.counted";
 	zipc_queue *q = open_q(4);
 	char got[16];
+	int ring = strncmp(point, "mq.ring.", 8) == 0, fd = -1;
+	msg_len = ring ? SHORT : LONG;
+	/* An empty queue's receivers wait on the ring unless something
+	 * needs the list, as a readiness fd does. */
+	if (!ring && op == 1)
+		fd = zipc_mq_fd(q, ZIPC_MQ_READABLE);
 	if (op == 0)
 		for (int i = 0; i < 4; i++)
-			zipc_queue_send(q, "F", 1, 0, 0);
+			send_msg(q, 'F', 0);
 	pid_t peer = tu_fork(op == 0 ? peer_sender : peer_receiver, NULL);
 	wait_asleep(peer);
 	struct crash_arg a = {point, op};
@@ -210,11 +229,12 @@ wait_point(int op)
 	CHECK(consistent(q) == 0, "%s/%d: inconsistent after crash", point,
 	      op);
 	if (op == 0) {
-		char b[64];
-		CHECK(zipc_queue_receive(q, b, sizeof(b), NULL, 0) == 1,
+		char b[LONG];
+		CHECK(zipc_queue_receive(q, b, sizeof(b), NULL, 0) ==
+			      (ssize_t)msg_len,
 		      "%s/%d: receive", point, op);
 	} else {
-		CHECK(zipc_queue_send(q, "Y", 1, 0, 0) == 0, "%s/%d: send",
+		CHECK(send_msg(q, 'Y', 0) == 0, "%s/%d: send",
 		      point, op);
 	}
 	st = tu_wait(peer, 15000);
@@ -223,8 +243,11 @@ wait_point(int op)
 	int n = drain(q, got, 8);
 	CHECK(n == (op == 0 ? 4 : 0), "%s/%d: holds \"%s\"", point, op, got);
 	CHECK(consistent(q) == 0, "%s/%d: inconsistent at end", point, op);
+	if (fd >= 0)
+		zipc_mq_fd_close(q, ZIPC_MQ_READABLE, fd);
 	zipc_queue_close(q);
 	zipc_queue_unlink(QNAME);
+	msg_len = LONG;
 }
 
 /* A repairer that dies in the middle of its repair: the next one redoes
@@ -236,7 +259,7 @@ repair_point(void)
 	const char *point = "mq.repair.walked";
 	zipc_queue *q = open_q(4);
 	char got[16];
-	zipc_queue_send(q, "A", 1, 0, 0);
+	send_msg(q, 'A', 0);
 	struct crash_arg a = {"mq.send.linked", 0};
 	pid_t c = tu_fork(crasher, &a);
 	int st = tu_wait(c, 10000);
@@ -518,8 +541,10 @@ main(void)
 		fprintf(stderr, "# %s done\n", pts[i].point);
 	}
 	repair_point();
-	wait_point(0);
-	wait_point(1);
+	wait_point("mq.wait.counted", 0);
+	wait_point("mq.wait.counted", 1);
+	wait_point("mq.ring.wait.counted", 0);
+	wait_point("mq.ring.wait.counted", 1);
 	xsi_rmid_point("mq.rmid.removed");
 	xsi_rmid_point("mq.rmid.released");
 	xsi_set_point("mq.set.done");
