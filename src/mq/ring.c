@@ -352,6 +352,7 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 		struct zipc_ring_watch *w)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
+	int64_t lo = min_type(q);
 	for (;;) {
 		/* Each load acquire, so each happens after the one before. */
 		uint32_t gen = ld_acquire(&c->mq_ring_open);
@@ -380,14 +381,13 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 		}
 		uint32_t size = ld_relaxed(&s->rs_size);
 		int64_t ty = ld_relaxed(&s->rs_type);
-		if (size > ZIPC_MQ_RING_PAYLOAD || ty < min_type(q) ||
+		if (size > ZIPC_MQ_RING_PAYLOAD || ty < lo ||
 		    (size > len && !noerror)) {
 			/* Read from a slot that may have moved on since. */
 			if (ld_acquire(&c->mq_deq) != d)
 				continue;
-			return size > ZIPC_MQ_RING_PAYLOAD || ty < min_type(q)
-				       ? -EUCLEAN
-				       : -E2BIG;
+			return size > ZIPC_MQ_RING_PAYLOAD || ty < lo ? -EUCLEAN
+								      : -E2BIG;
 		}
 		size_t n = size < len ? size : len;
 		/* Copy first, then take: until mq_deq moves past it no sender
