@@ -115,6 +115,9 @@
  * took: with a backlog, their transfers overlap (measured: 4 beats 1 and
  * 8 by a tenth of the 64-byte throughput). */
 #define RECV_AHEAD 4
+/* A sender asks for the lines of this many free slots after the one it
+ * filled (64 B 1->1: 10 -> 12.5 M msg/s against 1). */
+#define SEND_AHEAD 4
 
 static inline uint32_t
 pos_of(uint64_t w)
@@ -302,10 +305,16 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 	st_release(&s->rs_seq, p + 1);
 	ZIPC_CRASH("mq.ring.send.published");
 	st_relaxed(&c->mq_enq, pack(p + 1, bytes_of(e) + (uint32_t)len));
-	/* Ask for the next slot's lines now, so their transfer overlaps
-	 * with what we do until the next send. */
-	__builtin_prefetch(rslot(q, p + 1)->rs_data, 1);
-	__builtin_prefetch(&rslot(q, p + 1)->rs_seq, 1);
+	/* Ask for the next slots' lines now, so their transfers overlap
+	 * with what we do until the next sends -- only slots known free:
+	 * one a receiver has still to read would be taken from it. */
+	uint64_t qbytes = ld_relaxed(&c->mq_qbytes);
+	uint32_t held = p + 1 - pos_of(d);
+	uint32_t maxn = qbytes < q->q_nslots ? (uint32_t)qbytes : q->q_nslots;
+	for (uint32_t k = 1; k <= SEND_AHEAD && held + k <= maxn; k++) {
+		__builtin_prefetch(rslot(q, p + k)->rs_data, 1);
+		__builtin_prefetch(&rslot(q, p + k)->rs_seq, 1);
+	}
 	unlock_send(q);
 	return 0;
 }
