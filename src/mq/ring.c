@@ -43,10 +43,11 @@
  * data, so a 64-byte message is one line of data and one of header, and
  * a receiver watching the header does not steal the line being filled.
  * "Room" is exactly the locked path's has_room() for the queue it would
- * be after close() below: msg_qbytes bounds the bytes and the messages,
- * and the arena's slot count bounds the messages (each ring message
- * needs one arena slot). So the ring is full exactly when the list would
- * be, and a close always fits in the empty arena.
+ * be after a close (below): an XSI queue's msg_qbytes bounds the bytes
+ * and the messages, a POSIX queue's mq_maxmsg the messages, and the
+ * arena's slot count bounds the messages (each ring message needs one
+ * arena slot). So the ring is full exactly when the list would be, and a
+ * close always fits in the empty arena.
  *
  * Crash safety. mq_slock is a robust lock (lock.h). A sender that died
  * after publishing position enq (rs_seq is enq + 1) but before advancing
@@ -74,21 +75,21 @@
  * behind the head, MSG_COPY, a long message, msgctl, a readiness fd --
  * goes through zipc__mq_lock(), which closes the ring: under the queue
  * lock and mq_slock it makes mq_ring_open even, sets DEQ_CLOSED (a CAS,
- * so no receiver takes anything after it) and moves the
- * ring's messages, oldest first, to the list, each tagged with its ring
- * position (ms_ringpos) before mq_deq moves past it. A closer that dies
+ * so no receiver takes anything after it) and moves the ring's messages,
+ * oldest first, to the list, each tagged with its ring position
+ * (ms_ringpos) before mq_deq moves past it. A closer that dies
  * between linking a message and moving mq_deq leaves the list's tail
  * tagged with the position mq_deq still names; the next closer sees the
  * tag and only moves mq_deq, so nothing is moved twice. The queue lock
  * is released by zipc__mq_unlock(), which opens the ring again when the
  * list is empty and nothing needs the list (nobody watching a readiness
  * fd, no mq_notify registration, not removed). Senders read mq_ring_open
- * under mq_slock, so a close
- * serialises with them. Every close and every opening adds one to
- * mq_ring_open, so a receiver proves "nothing here" without any lock: the
- * ring open with the same count before and after it saw nothing (with an
- * unchanged mq_deq) means the ring was open, and so the list empty, at
- * that moment -- a polling receiver writes nothing at all.
+ * under mq_slock, so a close serialises with them. Every close and every
+ * opening adds one to mq_ring_open, so a receiver proves "nothing here"
+ * without any lock: the ring open with the same count before and after
+ * it saw nothing (with an unchanged mq_deq) means the ring was open, and
+ * so the list empty, at that moment -- a polling receiver writes nothing
+ * at all.
  *
  * Waiting. Ring sleepers use the queue's events and owed-wake counts
  * (mq_rev/mq_rpend, mq_sev/mq_spend) like the locked path's: a sleeper
@@ -112,11 +113,12 @@
 #define RING_MAX_SLOTS 4096
 
 /* A receiver asks for the lines of this many messages after the one it
- * took: with a backlog, their transfers overlap (measured: 4 beats 1 and
- * 8 by a tenth of the 64-byte throughput). */
+ * took: with a backlog, their transfers overlap (measured with
+ * SEND_AHEAD 4, 64 B 1->1: 2 ahead 9.7 M msg/s, 4 ahead 13, 8 ahead 13
+ * with a slower ping-pong). */
 #define RECV_AHEAD 4
 /* A sender asks for the lines of this many free slots after the one it
- * filled (64 B 1->1: 10 -> 12.5 M msg/s against 1). */
+ * filled (64 B 1->1: 10 M msg/s with 1, 13 with 4). */
 #define SEND_AHEAD 4
 
 static inline uint32_t
@@ -190,19 +192,27 @@ zipc__ring_init(struct zipc_mq_ctl *c, struct zipc_mq_rslot *ring,
 	c->mq_ring_open = 1; /* odd: open */
 }
 
-/* Room for a @len-byte message with sent word @e and taken word @d. An
- * XSI queue holds msg_qbytes bytes and messages; a POSIX queue's
- * mq_qbytes is mq_maxmsg, messages. */
+/* The messages the queue holds at most: an XSI queue's msg_qbytes (also
+ * a message count there), a POSIX queue's mq_maxmsg (its mq_qbytes),
+ * and never more than the arena's slots. */
+static inline uint32_t
+max_msgs(const struct zipc_queue *q)
+{
+	uint64_t qbytes = ld_relaxed(&q->q_ctl->mq_qbytes);
+	return qbytes < q->q_nslots ? (uint32_t)qbytes : q->q_nslots;
+}
+
+/* Room for a @len-byte message with sent word @e and taken word @d: the
+ * message count, and for XSI msg_qbytes bytes. */
 static int
 room(const struct zipc_queue *q, uint64_t e, uint64_t d, size_t len)
 {
-	uint64_t qbytes = ld_relaxed(&q->q_ctl->mq_qbytes);
-	uint64_t maxn = qbytes < q->q_nslots ? qbytes : q->q_nslots;
 	uint32_t qnum = pos_of(e) - pos_of(d);
-	if ((uint64_t)qnum + 1 > maxn)
+	if ((uint64_t)qnum + 1 > max_msgs(q))
 		return 0;
 	return q->q_face == ZIPC_MQ_POSIX ||
-	       (uint64_t)bytes_between(d, e) + len <= qbytes;
+	       (uint64_t)bytes_between(d, e) + len <=
+		       ld_relaxed(&q->q_ctl->mq_qbytes);
 }
 
 /* The lowest valid type: XSI mtype >= 1, POSIX priority >= 0. */
@@ -308,9 +318,7 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 	/* Ask for the next slots' lines now, so their transfers overlap
 	 * with what we do until the next sends -- only slots known free:
 	 * one a receiver has still to read would be taken from it. */
-	uint64_t qbytes = ld_relaxed(&c->mq_qbytes);
-	uint32_t held = p + 1 - pos_of(d);
-	uint32_t maxn = qbytes < q->q_nslots ? (uint32_t)qbytes : q->q_nslots;
+	uint32_t held = p + 1 - pos_of(d), maxn = max_msgs(q);
 	for (uint32_t k = 1; k <= SEND_AHEAD && held + k <= maxn; k++) {
 		__builtin_prefetch(rslot(q, p + k)->rs_data, 1);
 		__builtin_prefetch(&rslot(q, p + k)->rs_seq, 1);
@@ -322,10 +330,10 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 enum { NONE, HEAD, ELSEWHERE };
 
 /*
- * Where the message msgrcv's selection @sel/@t picks lies
- * among the published ones from position @d: at the head (the ring can
- * take it), further on (only the list can: the caller closes the ring),
- * or nowhere (*@end: the first position not yet published).
+ * Where the message msgrcv's selection @sel/@t picks lies among the
+ * published ones from position @d: at the head (the ring can take it),
+ * further on (only the list can: the caller closes the ring), or nowhere
+ * (*@end: the first position not yet published).
  */
 static int
 ring_find(const struct zipc_queue *q, uint32_t d, enum zipc_mq_sel sel,
