@@ -74,6 +74,23 @@ golden() {
 	fi
 }
 
+# `zipc ls` against golden $1 (pids $2... masked) once the picture has
+# settled: a sleeper that wakes to re-check (a POSIX semaphore waiter does,
+# every 10 ms to 1 s) is briefly "counted" rather than identified, so the
+# listing is polled, as until_stat polls, until it matches or 10 s pass.
+golden_ls() {
+	local name=$1 i me
+	shift
+	me=$(id -un)
+	for ((i = 0; i < 1000; i++)); do
+		"$ZIPC" ls | norm_pids "$@" | sed -e "s/\\b$me\\b/OWNER/g" \
+			>"$T/norm"
+		diff -q "$GOLDEN/$name" "$T/norm" >/dev/null && break
+		sleep 0.01
+	done
+	golden "$name"
+}
+
 # Start a peer holding an object; sets PEER_PID once it said ready.
 start_peer() {
 	local f="$T/fifo.$#.$RANDOM"
@@ -268,10 +285,8 @@ section_stale() {
 	until_stat /h "^user +$ph waiting alive" || return
 	"$ZIPC" rm "shm:$i"
 
-	"$ZIPC" ls >"$T/out"
-	norm_pids "$pa" "$pb" "$pc" "$pf" "$pi" "$pd" "$pe" "$ph" \
-		<"$T/out" >"$T/norm"
-	golden stale-before.txt
+	golden_ls stale-before.txt "$pa" "$pb" "$pc" "$pf" "$pi" "$pd" "$pe" \
+		"$ph"
 
 	kill -9 "$pb" "$pc" "$pd" "$pe" "$ph"
 	wait "$pb" "$pc" "$pd" "$pe" "$ph" 2>/dev/null
