@@ -420,11 +420,17 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 						  bytes_of(d) + size)))
 			continue;
 		ZIPC_CRASH("mq.ring.recv.taken");
-		/* The next messages' lines, while we return and come back. */
-		for (uint32_t k = 1; k <= RECV_AHEAD; k++) {
-			__builtin_prefetch(&rslot(q, pos_of(d) + k)->rs_seq, 0);
-			__builtin_prefetch(rslot(q, pos_of(d) + k)->rs_data, 0);
-		}
+		/* The next messages' lines, while we return and come back --
+		 * when they are there: lines a sender is still filling would
+		 * be taken from it. */
+		uint32_t far = pos_of(d) + RECV_AHEAD;
+		if (ld_relaxed(&rslot(q, far)->rs_seq) == far + 1)
+			for (uint32_t k = 1; k < RECV_AHEAD; k++) {
+				__builtin_prefetch(
+					&rslot(q, pos_of(d) + k)->rs_seq, 0);
+				__builtin_prefetch(
+					rslot(q, pos_of(d) + k)->rs_data, 0);
+			}
 		*type = ty;
 		return (ssize_t)n;
 	}
