@@ -1178,8 +1178,10 @@ note_op(struct zipc_mq_ctl *c, int sender)
 static uint32_t
 send_batch(const struct zipc_queue *q, size_t len)
 {
+	/* XSI: msg_qbytes bytes; POSIX: mq_maxmsg (its mq_qbytes)
+	 * messages. */
 	uint64_t qbytes = ld_relaxed(&q->q_ctl->mq_qbytes);
-	uint64_t n = len ? qbytes / len : qbytes;
+	uint64_t n = q->q_face == ZIPC_MQ_POSIX || !len ? qbytes : qbytes / len;
 	if (n > q->q_nslots)
 		n = q->q_nslots;
 	n /= 4;
