@@ -222,6 +222,43 @@ min_type(const struct zipc_queue *q)
 	return q->q_face == ZIPC_MQ_XSI ? 1 : 0;
 }
 
+/*
+ * A message's bytes into (put) or out of (get) a slot, a word at a time
+ * with relaxed atomics: a receiver copies before its take (see Slots), so
+ * its copy can overlap a sender refilling the slot after another receiver
+ * took the message -- a copy that is then dropped, but with plain memcpy
+ * a data race all the same. The slot's data is 8-byte aligned; the
+ * caller's buffer need not be.
+ */
+static inline void
+slot_put(struct zipc_mq_rslot *s, const void *buf, size_t len)
+{
+	uint64_t *w = (uint64_t *)(void *)s->rs_data;
+	const char *b = buf;
+	size_t k = 0;
+	for (; k + 8 <= len; k += 8) {
+		uint64_t v;
+		memcpy(&v, b + k, 8);
+		st_relaxed(&w[k / 8], v);
+	}
+	for (; k < len; k++)
+		st_relaxed(&s->rs_data[k], b[k]);
+}
+
+static inline void
+slot_get(const struct zipc_mq_rslot *s, void *buf, size_t len)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)s->rs_data;
+	char *b = buf;
+	size_t k = 0;
+	for (; k + 8 <= len; k += 8) {
+		uint64_t v = ld_relaxed(&w[k / 8]);
+		memcpy(b + k, &v, 8);
+	}
+	for (; k < len; k++)
+		b[k] = ld_relaxed(&s->rs_data[k]);
+}
+
 /* A slot's size as far as it can be trusted. */
 static inline uint32_t
 size_of(const struct zipc_mq_rslot *s)
@@ -307,7 +344,7 @@ zipc__ring_send(struct zipc_queue *q, const void *buf, size_t len,
 	/* The data's line, then the header's three stores back to back: a
 	 * receiver watching the header takes its line away once, not
 	 * between them. */
-	memcpy(s->rs_data, buf, len);
+	slot_put(s, buf, len);
 	st_relaxed(&s->rs_size, (uint32_t)len);
 	st_relaxed(&s->rs_type, type);
 	ZIPC_CRASH("mq.ring.send.written");
@@ -410,7 +447,7 @@ zipc__ring_recv(struct zipc_queue *q, void *buf, size_t len, int64_t *type,
 		/* Copy first, then take: until mq_deq moves past it no sender
 		 * reuses the slot, so a copy whose take succeeds is whole (a
 		 * copy whose take fails is dropped). */
-		memcpy(buf, s->rs_data, n);
+		slot_get(s, buf, n);
 		ZIPC_CRASH("mq.ring.recv.copied");
 		/* The one step of a receive: it fails if another receiver took
 		 * the message or a closer closed the ring. Partner: the
