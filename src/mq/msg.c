@@ -176,8 +176,19 @@ map_queue(int id, struct zipc_queue *q)
 	return 0;
 }
 
+/* Under cache_mutex: unlink the entry *@pp and free it (its mapping and
+ * fd with it). */
+static void
+forget_locked(struct cached **pp)
+{
+	struct cached *e = *pp;
+	*pp = e->next;
+	zipc__obj_close(&e->q.q_obj);
+	free(e);
+}
+
 /* Drop a reference, under cache_mutex; a removed queue nobody holds
- * goes (its mapping and fd). */
+ * goes. */
 static void
 unref_locked(struct cached *e)
 {
@@ -186,9 +197,7 @@ unref_locked(struct cached *e)
 		while (*pp && *pp != e)
 			pp = &(*pp)->next;
 		if (*pp)
-			*pp = e->next;
-		zipc__obj_close(&e->q.q_obj);
-		free(e);
+			forget_locked(pp);
 	}
 }
 
@@ -243,13 +252,10 @@ acquire(int id, struct cached **out)
 			if (ld_acquire(&zipc__obj_hdr(&x->q.q_obj)->sh_state) !=
 			    ZIPC_SEG_READY)
 				x->dead = 1;
-			if (x->dead && x->refs == 0) {
-				*pp = x->next;
-				zipc__obj_close(&x->q.q_obj);
-				free(x);
-			} else {
+			if (x->dead && x->refs == 0)
+				forget_locked(pp);
+			else
 				pp = &x->next;
-			}
 		}
 		e = calloc(1, sizeof(*e));
 		int r = e ? map_queue(id, &e->q) : -ENOMEM;
