@@ -508,11 +508,11 @@ zipc__ring_close(struct zipc_queue *q)
 	struct zipc_mq_ctl *c = q->q_ctl;
 	if (!q->q_ring)
 		return 0;
-	/* Closed and empty: nothing to do, and no side lock to take. (A
+	/* Closed and empty: nothing to do, and no lock to take. (A
 	 * sender that died publishing did so while the ring was open; the
 	 * close that followed took mq_slock and finished its step.) */
 	uint32_t gen = ld_relaxed(&c->mq_ring_open);
-	int was_open = gen & 1;
+	int was_open = (gen & 1) != 0;
 	if (!was_open && (ld_relaxed(&c->mq_deq) & DEQ_CLOSED) &&
 	    pos_of(ld_relaxed(&c->mq_enq)) == pos_of(ld_relaxed(&c->mq_deq)))
 		return 0;
