@@ -121,8 +121,7 @@
 #define SPIN_INIT_NS 20000
 #define SPIN_PROBE 32 /* with spinning off, still probe once in this many */
 #define SPIN_PROBE_NS 8000 /* long enough for a cross-core round trip */
-#define SPIN_GAP_RECV 32	   /* pauses between loads, at most (~10 ns each) */
-#define SPIN_GAP_SEND 32
+#define SPIN_GAP 32	   /* ring: pauses between loads, at most (~10 ns each) */
 #define SPIN_BATCH_SEND 64 /* see send_batch */
 
 static inline struct zipc_mq_slot *
@@ -940,8 +939,8 @@ now_ns(void)
  * if it moved, 0 if not.
  */
 static int
-spin(struct zipc_queue *q, uint32_t *word, uint32_t seen, unsigned max_gap,
-     uint32_t batch)
+spin(struct zipc_queue *q, const uint32_t *word, uint32_t seen,
+     unsigned max_gap, uint32_t batch)
 {
 	uint32_t budget = __atomic_load_n(&q->q_spin, __ATOMIC_RELAXED);
 	if (budget < SPIN_MIN_NS)
@@ -1202,10 +1201,10 @@ ring_wait(struct zipc_queue *q, size_t len, const struct zipc_ring_watch *w,
 	if (spin_now(q, spun)) {
 		uint32_t *word = zipc__ring_watch_word(q, w);
 		/* A full queue waits for its receivers, who are then the
-		 * bottleneck: look at their line seldom, and come back when
-		 * they took a batch (each send of a full queue reads their
-		 * line, which costs them their next lock). */
-		spin(q, word, ld_relaxed(word), w ? SPIN_GAP_RECV : SPIN_GAP_SEND,
+		 * bottleneck: come back when they took a batch (each send
+		 * into a full queue reads their line, which costs them their
+		 * next CAS). */
+		spin(q, word, ld_relaxed(word), SPIN_GAP,
 		     w ? 1 : send_batch(q, len));
 		return 0;
 	}
