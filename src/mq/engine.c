@@ -351,8 +351,12 @@ zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem)
 					ring_off(n, stride))
 			     : NULL;
 	q->q_spin = SPIN_INIT_NS;
-	snprintf(q->q_fifo[0], sizeof(q->q_fifo[0]), "%s.rd", fifo_stem);
-	snprintf(q->q_fifo[1], sizeof(q->q_fifo[1]), "%s.wr", fifo_stem);
+	if (fifo_stem) {
+		snprintf(q->q_fifo[0], sizeof(q->q_fifo[0]), "%s.rd",
+			 fifo_stem);
+		snprintf(q->q_fifo[1], sizeof(q->q_fifo[1]), "%s.wr",
+			 fifo_stem);
+	}
 	return 0;
 }
 

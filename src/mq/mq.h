@@ -202,8 +202,9 @@ int zipc__mq_geom_posix(struct zipc_mq_geom *g, uint64_t maxmsg,
 			uint64_t msgsize);
 /* The store's init callback for a new queue (arg: struct zipc_mq_geom). */
 int zipc__mq_init(struct zipc_obj *o, void *arg);
-/* Check and adopt a freshly opened object: -EBADMSG if its geometry
- * disagrees with the file. Sets every q_* field but q_oflag and q_id. */
+/* Check and adopt a freshly opened (or mapped again) object: -EBADMSG if
+ * its geometry disagrees with the file. Sets every q_* field but q_oflag
+ * and q_id, and the readiness FIFO names only when @fifo_stem is given. */
 int zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem);
 
 /* What a receive selects. */

@@ -686,8 +686,15 @@ start_helper(struct zipc_queue *q, const struct sigevent *sev, uint64_t nid)
 	close(h->q.q_obj.o_fd);
 	h->q.q_obj.o_fd = -1;
 	h->q.q_obj.o_base = p;
-	h->q.q_ctl = (void *)((char *)p + sizeof(struct zipc_seg_hdr));
-	h->q.q_arena = (char *)p + ZIPC_MQ_ARENA_OFF;
+	/* Every pointer into the object (control block, arena, bitmap,
+	 * ring) must be into this mapping: the owner's goes with its
+	 * handle. The readiness FIFO names are the owner's, copied. */
+	int r = zipc__mq_adopt(&h->q, NULL);
+	if (r < 0) {
+		zipc__obj_close(&h->q.q_obj);
+		free(h);
+		return r;
+	}
 	h->nid = nid;
 	h->fn = sev->sigev_notify_function;
 	h->value = sev->sigev_value;
@@ -704,7 +711,7 @@ start_helper(struct zipc_queue *q, const struct sigevent *sev, uint64_t nid)
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	int r = pthread_create(&t, &a, helper_main, h);
+	r = pthread_create(&t, &a, helper_main, h);
 	pthread_attr_destroy(&a);
 	if (r) {
 		zipc__obj_close(&h->q.q_obj);
