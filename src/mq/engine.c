@@ -112,7 +112,6 @@
 #include <unistd.h>
 
 #include "atomic.h"
-#include "sysctl.h"
 #include "internal.h"
 #include "mq.h"
 
@@ -194,7 +193,6 @@ bm_range(const struct zipc_queue *q, uint32_t i, uint32_t run, int v)
 	}
 }
 
-
 int
 zipc__mq_cap_resource(void)
 {
@@ -216,6 +214,16 @@ ring_off(uint64_t nslots, uint64_t stride)
 	       ~(uint64_t)63;
 }
 
+/* The whole file: header and control, arena, bitmap, ring if any. */
+static inline uint64_t
+file_size(uint64_t nslots, uint64_t stride, uint32_t ring_cap)
+{
+	if (!ring_cap)
+		return ZIPC_MQ_ARENA_OFF + nslots * stride + bm_bytes(nslots);
+	return ring_off(nslots, stride) +
+	       (uint64_t)ring_cap * sizeof(struct zipc_mq_rslot);
+}
+
 static int
 geom_finish(struct zipc_mq_geom *g)
 {
@@ -226,12 +234,7 @@ geom_finish(struct zipc_mq_geom *g)
 	if ((uint64_t)g->nslots > (UINT64_MAX / 4 - ZIPC_MQ_ARENA_OFF) / stride)
 		return -ENOMEM;
 	g->ring_cap = zipc__ring_cap(g->nslots);
-	g->size = g->ring_cap ? ring_off(g->nslots, stride) +
-					(uint64_t)g->ring_cap *
-						sizeof(struct zipc_mq_rslot)
-			      : ZIPC_MQ_ARENA_OFF +
-					(uint64_t)g->nslots * stride +
-					bm_bytes(g->nslots);
+	g->size = file_size(g->nslots, stride, g->ring_cap);
 	return 0;
 }
 
@@ -326,14 +329,10 @@ zipc__mq_adopt(struct zipc_queue *q, const char *fifo_stem)
 	uint32_t face = ld_relaxed(&c->mq_face);
 	uint64_t msgsize = ld_relaxed(&c->mq_msgsize);
 	uint32_t ring_cap = zipc__ring_cap(n);
-	uint64_t want = ring_cap ? ring_off(n, stride) +
-					   (uint64_t)ring_cap *
-						   sizeof(struct zipc_mq_rslot)
-				 : ZIPC_MQ_ARENA_OFF + (uint64_t)n * stride +
-					   bm_bytes(n);
 	if (ld_relaxed(&c->mq_arena) != ZIPC_MQ_ARENA_OFF || n == 0 ||
 	    stride < sizeof(struct zipc_mq_slot) + (uint64_t)payload ||
-	    stride % 64 != 0 || n > o->o_size / stride || want != o->o_size ||
+	    stride % 64 != 0 || n > o->o_size / stride ||
+	    file_size(n, stride, ring_cap) != o->o_size ||
 	    ld_relaxed(&c->mq_ring_cap) != ring_cap ||
 	    (face != ZIPC_MQ_XSI && face != ZIPC_MQ_POSIX) ||
 	    (face == ZIPC_MQ_POSIX && msgsize > payload) || payload == 0)
@@ -691,9 +690,9 @@ has_room(const struct zipc_queue *q, size_t len)
  * that has_room() counted always suffice, however fragmented: "full" is
  * the same as with fixed slots.
  */
-static int
-put(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
-    uint64_t ringpos)
+int
+zipc__mq_put(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
+	     uint64_t ringpos)
 {
 	struct zipc_mq_ctl *c = q->q_ctl;
 	uint32_t first = 0, prev = 0, n = q->q_nslots;
@@ -779,13 +778,6 @@ put(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
 	st_relaxed(&c->mq_cbytes, ld_relaxed(&c->mq_cbytes) + len);
 	ZIPC_CRASH("mq.send.counted");
 	return 0;
-}
-
-int
-zipc__mq_put(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
-	     uint64_t ringpos)
-{
-	return put(q, buf, len, type, ringpos);
 }
 
 uint64_t
@@ -1052,6 +1044,16 @@ spin_now(struct zipc_queue *q, int *spun)
 	return 1;
 }
 
+/* A typed receiver stops waiting: uncount it, never below zero (repair
+ * may have reset the count meanwhile). */
+static void
+sel_waiter_gone(struct zipc_mq_ctl *c)
+{
+	uint32_t n = ld_relaxed(&c->mq_sel_waiters);
+	while (n && !cas_seq(&c->mq_sel_waiters, &n, n - 1))
+		;
+}
+
 /*
  * Sleep on @ev from @seq, counted, for at most one slice (SLICE_NS).
  * 0 to retry, -ETIMEDOUT or -EINTR. Every sleep is a timed futex wait,
@@ -1107,11 +1109,8 @@ wait_turn(struct zipc_queue *q, struct zipc_event *ev, int selective,
 	ZIPC_CRASH("mq.wait.counted");
 	zipc__mq_unlock(q);
 	int r = sleep_slice(ev, seq, flags, dl);
-	if (selective) {
-		uint32_t n = ld_relaxed(&c->mq_sel_waiters);
-		while (n && !cas_seq(&c->mq_sel_waiters, &n, n - 1))
-			;
-	}
+	if (selective)
+		sel_waiter_gone(c);
 	*spun = 0;
 	return r;
 }
@@ -1232,11 +1231,8 @@ ring_wait(struct zipc_queue *q, size_t len, const struct zipc_ring_watch *w,
 		r = sleep_slice(ev, seq, flags, dl);
 		*spun = 0;
 	}
-	if (selective) {
-		uint32_t n = ld_relaxed(&c->mq_sel_waiters);
-		while (n && !cas_seq(&c->mq_sel_waiters, &n, n - 1))
-			;
-	}
+	if (selective)
+		sel_waiter_gone(c);
 	return r;
 }
 
@@ -1289,7 +1285,7 @@ zipc__mq_send(struct zipc_queue *q, const void *buf, size_t len, int64_t type,
 				return r;
 			if (has_room(q, len)) {
 				uint32_t was = ld_relaxed(&c->mq_qnum);
-				r = put(q, buf, len, type, 0);
+				r = zipc__mq_put(q, buf, len, type, 0);
 				if (r < 0) {
 					repair(q);
 					zipc__mq_unlock(q);

@@ -252,8 +252,9 @@ int zipc__mq_check(struct zipc_queue *q);
  * when the queue went from empty to non-empty with no receiver asleep. */
 void zipc__mq_notify_fire(struct zipc_queue *q);
 
-/* Under the lock, no ring in use: append a message to the list (tagged
- * with the ring position it came from + 1, or 0). 0 or -EUCLEAN. */
+/* Under the lock, with room, no ring in use: link a message into the list
+ * (XSI at the tail, POSIX by priority), tagged with the ring position it
+ * came from + 1, or 0. 0 or -EUCLEAN. */
 int zipc__mq_put(struct zipc_queue *q, const void *buf, size_t len,
 		 int64_t type, uint64_t ringpos);
 /* The ms_ringpos tag of the list's last message (0: none). */
@@ -264,9 +265,10 @@ void zipc__mq_count(const struct zipc_mq_ctl *c, uint64_t *qnum,
 		    uint64_t *bytes);
 
 /*
- * The ring (ring.c). zipc__ring_send/recv are the lock-free fast path:
- * they return ZIPC_RING_CLOSED when the ring is not in use, and the caller
- * takes the locked path. The others run under the queue lock.
+ * The ring (ring.c). zipc__ring_send/recv are the fast path (senders take
+ * the ring's own lock, receivers none): they return ZIPC_RING_CLOSED when
+ * the ring is not in use, and the caller takes the locked path. Close,
+ * reopen and check run under the queue lock.
  */
 #define ZIPC_RING_CLOSED (-EPIPE)
 /* Slots of the ring of an XSI queue of @nslots arena slots (0: none). */
@@ -308,7 +310,6 @@ void zipc__ring_init(struct zipc_mq_ctl *c, struct zipc_mq_rslot *ring,
 
 /* CAP_SYS_RESOURCE in the effective set: may exceed the sysctl limits. */
 int zipc__mq_cap_resource(void);
-/* A number from /proc/sys, or @dflt. */
 
 /* Readiness fds for any queue: @cond 0 = a message waits, 1 = room. */
 int zipc__mq_watch(struct zipc_queue *q, int cond);
