@@ -6,7 +6,7 @@
 # (semaphores beside the kernel's and glibc's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh bench
 dir=build-release
 if [ -d "$dir" ]; then
 	meson setup --reconfigure "$dir" -Dbuildtype=release -Dcrash_points=false -Dtests=false >/dev/null

@@ -97,7 +97,7 @@ sema_valid(const struct zipc_sema *s)
 	return s && ld_relaxed(&s->sa_magic) == SEMA_MAGIC;
 }
 
-int
+ZIPC_API int
 zipc_sema_init(zipc_sema_t *sem, int pshared, unsigned value)
 {
 	struct zipc_sema *s = S(sem);
@@ -113,7 +113,7 @@ zipc_sema_init(zipc_sema_t *sem, int pshared, unsigned value)
 	return 0;
 }
 
-int
+ZIPC_API int
 zipc_sema_destroy(zipc_sema_t *sem)
 {
 	struct zipc_sema *s = S(sem);
@@ -123,7 +123,7 @@ zipc_sema_destroy(zipc_sema_t *sem)
 	return 0;
 }
 
-int
+ZIPC_API int
 zipc_sema_post(zipc_sema_t *sem)
 {
 	struct zipc_sema *s = S(sem);
@@ -154,7 +154,7 @@ try_take(struct zipc_sema *s)
 	return 0;
 }
 
-int
+ZIPC_API int
 zipc_sema_trywait(zipc_sema_t *sem)
 {
 	struct zipc_sema *s = S(sem);
@@ -271,7 +271,7 @@ sema_wait(struct zipc_sema *s, clockid_t clock, const struct timespec *abs,
 	return r;
 }
 
-int
+ZIPC_API int
 zipc_sema_wait(zipc_sema_t *sem, int64_t timeout_ns)
 {
 	struct zipc_sema *s = S(sem);
@@ -290,7 +290,7 @@ zipc_sema_wait(zipc_sema_t *sem, int64_t timeout_ns)
 	return sema_wait(s, CLOCK_MONOTONIC, &t, 0);
 }
 
-int
+ZIPC_API int
 zipc_sema_getvalue(zipc_sema_t *sem)
 {
 	struct zipc_sema *s = S(sem);
@@ -343,7 +343,7 @@ named_init(struct zipc_obj *o, void *arg)
 	return 0;
 }
 
-int
+ZIPC_API int
 zipc_sema_open(const char *name, int oflag, mode_t mode, unsigned value,
 	       zipc_sema_t **out)
 {
@@ -407,7 +407,7 @@ zipc_sema_open(const char *name, int oflag, mode_t mode, unsigned value,
 	return 0;
 }
 
-int
+ZIPC_API int
 zipc_sema_close(zipc_sema_t *sem)
 {
 	void *base = (char *)sem - sizeof(struct zipc_seg_hdr);
@@ -429,7 +429,7 @@ zipc_sema_close(zipc_sema_t *sem)
 	return 0;
 }
 
-int
+ZIPC_API int
 zipc_sema_unlink(const char *name)
 {
 	char fname[512], path[4096];
@@ -452,7 +452,7 @@ zipc_sema_unlink(const char *name)
 	return 0;
 }
 
-int
+ZIPC_API int
 zipc_sema_fd(zipc_sema_t *sem)
 {
 	struct zipc_sema *s = S(sem);
@@ -472,7 +472,7 @@ zipc_sema_fd(zipc_sema_t *sem)
 	return r;
 }
 
-int
+ZIPC_API int
 zipc_sema_fd_close(zipc_sema_t *sem, int fd)
 {
 	struct zipc_sema *s = S(sem);
